@@ -1,0 +1,510 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CallId, LegId};
+
+/// Something that happened to one leg, as a provider saw it.
+///
+/// Providers translate their own events (AMI, ARI, Twilio callbacks) into these and nothing
+/// more: deciding what they mean for the call is the tracker's job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LegEvent {
+    /// The provider's id of the leg.
+    pub leg: LegId,
+    /// When it happened (the provider's timestamp where it has one).
+    pub at: DateTime<Utc>,
+    /// The keys that tie the leg to a call, as far as the provider knows them now.
+    pub keys: Correlation,
+    /// What happened.
+    pub kind: LegEventKind,
+}
+
+impl LegEvent {
+    /// An event with no correlation keys yet.
+    pub fn new(leg: LegId, at: DateTime<Utc>, kind: LegEventKind) -> Self {
+        Self {
+            leg,
+            at,
+            keys: Correlation::default(),
+            kind,
+        }
+    }
+
+    /// Sets our call id.
+    #[must_use]
+    pub fn with_call_id(mut self, call_id: CallId) -> Self {
+        self.keys.call_id = Some(call_id);
+        self
+    }
+
+    /// Sets the provider's conversation id (Asterisk's linkedid, Twilio's parent call SID).
+    #[must_use]
+    pub fn with_linkedid(mut self, linkedid: impl Into<String>) -> Self {
+        self.keys.linkedid = Some(linkedid.into());
+        self
+    }
+
+    /// Sets the leg's channel name.
+    #[must_use]
+    pub fn with_channel(mut self, channel: impl Into<String>) -> Self {
+        self.keys.channel = Some(channel.into());
+        self
+    }
+
+    /// Sets the peer leg.
+    #[must_use]
+    pub fn with_peer(mut self, peer: LegId) -> Self {
+        self.keys.peer = Some(peer);
+        self
+    }
+}
+
+/// The correlation keys a provider knows for a leg at the time of an event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correlation {
+    /// Our call id, when the leg carries it (`HOOKFLASH_CALL_ID`, Twilio callback URL).
+    pub call_id: Option<CallId>,
+    /// The provider's conversation id: Asterisk's linkedid, Twilio's parent call SID. On
+    /// Asterisk it can change mid-life (a park pickup takes the parked call's linkedid).
+    pub linkedid: Option<String>,
+    /// The leg's channel name (`PJSIP/agent1001-00000013`), where the provider has one.
+    pub channel: Option<String>,
+    /// The leg this one is talking to or dialling, when known.
+    pub peer: Option<LegId>,
+}
+
+/// Which part a leg plays in a call, when the provider knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LegRole {
+    /// The agent's leg (the first leg of an agent-first originate; a queue member).
+    Agent,
+    /// The customer's leg (the number dialled; the caller of an inbound call).
+    Customer,
+    /// A transfer target or park retriever that joined the call.
+    SecondAgent,
+    /// One half of a Local channel pair (`;1`/`;2`): plumbing, not a party.
+    Local,
+}
+
+/// What happened to a leg.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LegEventKind {
+    /// The leg exists.
+    Created {
+        /// The part it plays, when the provider knows it at creation.
+        role: Option<LegRole>,
+        /// The endpoint or number it belongs to (`PJSIP/agent1001`, `+15551230001`).
+        endpoint: Option<String>,
+        /// The calling number presented on it.
+        caller_number: Option<String>,
+        /// The number or extension it is for.
+        called_number: Option<String>,
+    },
+    /// The leg started dialling another one (`keys.peer`) or a destination.
+    Dialing {
+        /// The leg being dialled, once it exists.
+        target: Option<LegId>,
+        /// The dial string or number.
+        destination: Option<String>,
+    },
+    /// The leg is ringing (for a dialled leg: the far end is alerting).
+    Ringing,
+    /// The leg was answered.
+    Answered,
+    /// The outcome of a dial attempt towards this leg.
+    DialResult {
+        /// The dial status.
+        status: DialStatus,
+        /// The leg that dialled this one, when there was one.
+        caller: Option<LegId>,
+    },
+    /// The outcome of an originate request, for the leg it created (or tried to).
+    OriginateResult {
+        /// Whether the originated leg was answered.
+        outcome: OriginateOutcome,
+    },
+    /// The leg entered a bridge (a conference, on Twilio).
+    Bridged {
+        /// The bridge's id.
+        bridge: String,
+        /// Another leg already in the bridge, when known.
+        with: Option<LegId>,
+    },
+    /// The leg left a bridge.
+    Unbridged {
+        /// The bridge's id.
+        bridge: String,
+    },
+    /// The party on this leg was put on hold.
+    Held,
+    /// The party on this leg was taken off hold.
+    Unheld,
+    /// Audio on the leg was muted.
+    Muted {
+        /// Which audio.
+        direction: MediaDirection,
+    },
+    /// Audio on the leg was unmuted.
+    Unmuted {
+        /// Which audio.
+        direction: MediaDirection,
+    },
+    /// A DTMF digit.
+    Dtmf {
+        /// The digit (`0`-`9`, `*`, `#`, `A`-`D`).
+        digit: char,
+        /// Whether the PBX received it from this leg or sent it towards it.
+        direction: DtmfDirection,
+        /// How long the key was pressed, when known.
+        duration_ms: Option<u32>,
+    },
+    /// A recording of this leg (or its bridge) started.
+    RecordingStarted {
+        /// The file or recording name, when known.
+        file: Option<String>,
+    },
+    /// A recording stopped.
+    RecordingStopped {
+        /// The file or recording name, when known.
+        file: Option<String>,
+    },
+    /// A recording was paused.
+    RecordingPaused,
+    /// A recording was resumed.
+    RecordingResumed,
+    /// The leg was transferred (it is the transferee, or the transferer for attended).
+    Transferred {
+        /// Blind or attended.
+        kind: TransferKind,
+        /// Where to (extension, number or target leg's endpoint).
+        to: Option<String>,
+        /// The leg that now takes the transferer's place, when known.
+        target: Option<LegId>,
+        /// Whether it worked.
+        outcome: TransferOutcome,
+    },
+    /// The leg was parked.
+    Parked {
+        /// The parking space.
+        slot: String,
+        /// The parking lot, when known.
+        lot: Option<String>,
+        /// Seconds until the park times out, when known.
+        timeout_secs: Option<u32>,
+    },
+    /// The leg left the parking lot.
+    Unparked {
+        /// Why.
+        reason: UnparkReason,
+        /// The leg that picked it up, for [`UnparkReason::Retrieved`].
+        by: Option<LegId>,
+    },
+    /// Somebody asked for the leg to be hung up; [`HangupSide`] says who.
+    HangupRequested {
+        /// Who asked.
+        side: HangupSide,
+        /// The cause given with the request, when any.
+        cause: Option<HangupCause>,
+    },
+    /// The leg is gone.
+    HungUp {
+        /// The Q.850 cause.
+        cause: HangupCause,
+        /// Who ended it, when the provider knows.
+        side: HangupSide,
+    },
+    /// A channel variable was set on the leg.
+    VariableSet {
+        /// The variable's name.
+        name: String,
+        /// Its new value.
+        value: String,
+    },
+    /// The leg's channel was renamed (Asterisk masquerades).
+    Renamed {
+        /// The new channel name.
+        new_name: String,
+    },
+}
+
+impl LegEventKind {
+    /// A short stable name for logs and timelines (`created`, `hung_up`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => "created",
+            Self::Dialing { .. } => "dialing",
+            Self::Ringing => "ringing",
+            Self::Answered => "answered",
+            Self::DialResult { .. } => "dial_result",
+            Self::OriginateResult { .. } => "originate_result",
+            Self::Bridged { .. } => "bridged",
+            Self::Unbridged { .. } => "unbridged",
+            Self::Held => "held",
+            Self::Unheld => "unheld",
+            Self::Muted { .. } => "muted",
+            Self::Unmuted { .. } => "unmuted",
+            Self::Dtmf { .. } => "dtmf",
+            Self::RecordingStarted { .. } => "recording_started",
+            Self::RecordingStopped { .. } => "recording_stopped",
+            Self::RecordingPaused => "recording_paused",
+            Self::RecordingResumed => "recording_resumed",
+            Self::Transferred { .. } => "transferred",
+            Self::Parked { .. } => "parked",
+            Self::Unparked { .. } => "unparked",
+            Self::HangupRequested { .. } => "hangup_requested",
+            Self::HungUp { .. } => "hung_up",
+            Self::VariableSet { .. } => "variable_set",
+            Self::Renamed { .. } => "renamed",
+        }
+    }
+}
+
+/// The result of a dial attempt, as Asterisk's `DIALSTATUS` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum DialStatus {
+    /// Answered.
+    Answer,
+    /// The far end was busy.
+    Busy,
+    /// Nobody answered in time.
+    NoAnswer,
+    /// The destination could not be reached.
+    ChanUnavail,
+    /// The network was congested.
+    Congestion,
+    /// The caller gave up (or another member answered first).
+    Cancel,
+    /// The dialled number was not valid.
+    InvalidArgs,
+}
+
+impl DialStatus {
+    /// Parses Asterisk's `DIALSTATUS` / `DialStatus` text (case-insensitive). Transitional
+    /// statuses (`RINGING`, `PROCEEDING`, `PROGRESS`, empty) are not results and give `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let status = match text.trim().to_ascii_uppercase().as_str() {
+            "ANSWER" | "ANSWERED" => Self::Answer,
+            "BUSY" => Self::Busy,
+            "NOANSWER" | "NO ANSWER" | "NO_ANSWER" => Self::NoAnswer,
+            "CHANUNAVAIL" => Self::ChanUnavail,
+            "CONGESTION" => Self::Congestion,
+            "CANCEL" => Self::Cancel,
+            "INVALIDARGS" => Self::InvalidArgs,
+            _ => return None,
+        };
+        Some(status)
+    }
+
+    /// Asterisk's spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Answer => "ANSWER",
+            Self::Busy => "BUSY",
+            Self::NoAnswer => "NOANSWER",
+            Self::ChanUnavail => "CHANUNAVAIL",
+            Self::Congestion => "CONGESTION",
+            Self::Cancel => "CANCEL",
+            Self::InvalidArgs => "INVALIDARGS",
+        }
+    }
+}
+
+impl fmt::Display for DialStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether an originated leg was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OriginateOutcome {
+    /// The leg was answered and continues in the dialplan / application.
+    Answered,
+    /// The leg was not answered.
+    Failed {
+        /// The provider's reason code (AMI `Reason`: 0 = failed/busy, 3 = no answer, 5 = busy, 8 = congestion).
+        reason: Option<u32>,
+        /// The provider's words, when any.
+        message: Option<String>,
+    },
+}
+
+/// A Q.850 hangup cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HangupCause {
+    /// The cause code (16 normal clearing, 17 user busy, 19 no answer, ...).
+    pub code: u16,
+    /// The provider's text for it (`Normal Clearing`).
+    pub text: String,
+}
+
+impl HangupCause {
+    /// A cause with the standard text for its code.
+    pub fn from_code(code: u16) -> Self {
+        Self {
+            code,
+            text: Self::standard_text(code).to_owned(),
+        }
+    }
+
+    /// The Q.850 name Asterisk uses for a code.
+    pub fn standard_text(code: u16) -> &'static str {
+        match code {
+            0 => "Unknown",
+            1 => "Unallocated (unassigned) number",
+            3 => "No route to destination",
+            16 => "Normal Clearing",
+            17 => "User busy",
+            18 => "No user responding",
+            19 => "User alerting, no answer",
+            21 => "Call Rejected",
+            26 => "Answered elsewhere",
+            27 => "Destination out of order",
+            28 => "Invalid number format (incomplete number)",
+            31 => "Normal, unspecified",
+            34 => "Circuit/channel congestion",
+            38 => "Network out of order",
+            41 => "Temporary failure",
+            42 => "Switching equipment congestion",
+            127 => "Interworking, unspecified",
+            _ => "Unknown",
+        }
+    }
+}
+
+/// Who ended (or asked to end) a leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HangupSide {
+    /// The party on this leg hung up (AMI `HangupRequest`, a SIP BYE from that phone).
+    Remote,
+    /// The PBX or our application ended the leg (AMI `SoftHangupRequest`, a REST hangup).
+    Local,
+    /// Not known.
+    Unknown,
+}
+
+/// Which audio a mute applies to, seen from the leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MediaDirection {
+    /// Audio coming from the leg's party (their microphone).
+    In,
+    /// Audio going to the leg's party.
+    Out,
+    /// Both.
+    Both,
+}
+
+impl MediaDirection {
+    /// AMI `MuteAudio` / ARI mute spelling: `in`, `out`, `all` (AMI) or `both` (ARI).
+    pub fn as_ari(&self) -> &'static str {
+        match self {
+            Self::In => "in",
+            Self::Out => "out",
+            Self::Both => "both",
+        }
+    }
+}
+
+/// The direction of a DTMF digit, seen from the PBX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DtmfDirection {
+    /// The PBX received the digit from this leg's party.
+    Received,
+    /// The PBX sent the digit towards this leg's party.
+    Sent,
+}
+
+/// Blind or attended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TransferKind {
+    /// Sent straight to the destination.
+    Blind,
+    /// The transferer talked to the target first.
+    Attended,
+}
+
+/// How a transfer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TransferOutcome {
+    /// The call went to the target.
+    Success,
+    /// The transfer failed; the call stays where it was.
+    Failed,
+    /// The transferer cancelled it.
+    Cancelled,
+}
+
+/// Why a parked leg left the lot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnparkReason {
+    /// Somebody picked it up.
+    Retrieved,
+    /// Nobody did in time; it was sent back.
+    TimedOut,
+    /// The parked party hung up.
+    GaveUp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_status_parses_results_and_ignores_transitions() {
+        assert_eq!(DialStatus::parse("BUSY"), Some(DialStatus::Busy));
+        assert_eq!(DialStatus::parse("noanswer"), Some(DialStatus::NoAnswer));
+        assert_eq!(DialStatus::parse("RINGING"), None);
+        assert_eq!(DialStatus::parse(""), None);
+        for s in [
+            DialStatus::Answer,
+            DialStatus::Busy,
+            DialStatus::NoAnswer,
+            DialStatus::ChanUnavail,
+            DialStatus::Congestion,
+            DialStatus::Cancel,
+            DialStatus::InvalidArgs,
+        ] {
+            assert_eq!(DialStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn leg_event_serialises_with_a_type_tag() {
+        let ev = LegEvent::new(
+            LegId::new("1.2").unwrap(),
+            DateTime::from_timestamp(1_795_315_431, 0).unwrap(),
+            LegEventKind::HungUp {
+                cause: HangupCause::from_code(17),
+                side: HangupSide::Remote,
+            },
+        )
+        .with_linkedid("1.2");
+        let json = serde_json::to_value(&ev).unwrap();
+        assert_eq!(json["kind"]["type"], "hung_up");
+        assert_eq!(json["kind"]["cause"]["text"], "User busy");
+        let back: LegEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, ev);
+    }
+}

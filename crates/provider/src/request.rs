@@ -1,0 +1,128 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CallId, LegId, TenantId};
+
+/// An agent-first call: ring the agent, and once the agent answers, dial the customer.
+///
+/// The customer never hears ringing from a machine with nobody behind it: if the agent does not
+/// answer, the customer is never dialled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OriginateRequest {
+    /// Our id of the call; every leg carries it.
+    pub call_id: CallId,
+    /// Whose call it is.
+    pub tenant: TenantId,
+    /// The agent's endpoint: `PJSIP/agent1001`, a phone number, `client:alice`, a SIP URI.
+    pub agent_endpoint: String,
+    /// The customer's number, E.164 (`+15559870001`) or as the trunk expects it.
+    pub customer_number: String,
+    /// The caller ID the customer sees.
+    pub caller_id: Option<String>,
+    /// The caller name the customer sees, where the trunk passes it.
+    pub caller_name: Option<String>,
+    /// How long the agent's phone rings before the call is given up.
+    pub agent_ring_timeout: Duration,
+    /// How long the customer's phone rings before the call is given up.
+    pub customer_ring_timeout: Duration,
+    /// Extra channel variables for the legs (names and values must not contain CR or LF).
+    pub variables: BTreeMap<String, String>,
+    /// Record the call from the moment the customer is dialled.
+    pub record: bool,
+}
+
+impl OriginateRequest {
+    /// A request with the usual ring timeouts (agent 20 s, customer 30 s), no caller ID,
+    /// no variables and no recording.
+    pub fn new(
+        call_id: CallId,
+        tenant: TenantId,
+        agent_endpoint: impl Into<String>,
+        customer_number: impl Into<String>,
+    ) -> Self {
+        Self {
+            call_id,
+            tenant,
+            agent_endpoint: agent_endpoint.into(),
+            customer_number: customer_number.into(),
+            caller_id: None,
+            caller_name: None,
+            agent_ring_timeout: Duration::from_secs(20),
+            customer_ring_timeout: Duration::from_secs(30),
+            variables: BTreeMap::new(),
+            record: false,
+        }
+    }
+}
+
+/// Send a leg straight to a destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlindTransferRequest {
+    /// The call.
+    pub call_id: CallId,
+    /// The leg that goes to the destination (usually the customer's).
+    pub leg: LegId,
+    /// The leg that hands the call over (usually the agent's), when it matters to the provider.
+    pub transferer: Option<LegId>,
+    /// An extension (`1002`), a number or an endpoint.
+    pub destination: String,
+    /// The dialplan context to find it in (Asterisk), when not the provider's default.
+    pub context: Option<String>,
+}
+
+/// Consult a destination while the customer waits, then hand the call over (or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendedTransferRequest {
+    /// The call.
+    pub call_id: CallId,
+    /// The agent's leg, who consults the destination.
+    pub transferer: LegId,
+    /// The customer's leg, who waits.
+    pub transferee: Option<LegId>,
+    /// An extension, a number or an endpoint.
+    pub destination: String,
+    /// The dialplan context to find it in (Asterisk), when not the provider's default.
+    pub context: Option<String>,
+}
+
+/// A provider's handle of an attended transfer in progress, to complete or cancel it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TransferId(pub String);
+
+impl fmt::Display for TransferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Park a leg so that anybody can pick it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParkRequest {
+    /// The call.
+    pub call_id: CallId,
+    /// The leg to park (usually the customer's).
+    pub leg: LegId,
+    /// The leg that parks it and is called back on timeout (usually the agent's).
+    pub parker: Option<LegId>,
+    /// The parking lot, when not the default.
+    pub lot: Option<String>,
+    /// How long before the parked leg is sent back.
+    pub timeout: Option<Duration>,
+}
+
+/// Record a leg (with whatever it is bridged to).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordingRequest {
+    /// The call.
+    pub call_id: CallId,
+    /// The leg to record.
+    pub leg: LegId,
+    /// The file or recording name; the provider picks one from the call id when `None`.
+    pub name: Option<String>,
+    /// The format (`wav`, `gsm`, ...); the provider's default when `None`.
+    pub format: Option<String>,
+}
