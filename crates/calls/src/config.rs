@@ -1,0 +1,63 @@
+use std::time::Duration;
+
+/// How a [`crate::Tracker`] bounds time and memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackerConfig {
+    /// Events of one call may arrive out of order by up to this much (provider time): the
+    /// tracker orders them by time, and emits a call's `Ended` update only once this long has
+    /// passed (by `now`) after the call's last hangup, so a late event can still be placed.
+    pub reorder_window: Duration,
+    /// A live call with no event for this long is closed with the reason `silent past max age`.
+    pub max_silence: Duration,
+    /// At most this many live calls; past it, the longest-silent call is closed
+    /// (reason `evicted: tracker full`).
+    pub max_calls: usize,
+    /// At most this many timeline entries per call; older ones are folded in and dropped.
+    pub timeline_limit: usize,
+    /// How many ended legs and calls are remembered, so that stray events arriving after a
+    /// call was evicted are dropped instead of starting a phantom call.
+    pub tombstones: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            reorder_window: Duration::from_secs(2),
+            max_silence: Duration::from_secs(4 * 3600),
+            max_calls: 200_000,
+            timeline_limit: 64,
+            tombstones: 65_536,
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// Sets [`TrackerConfig::reorder_window`].
+    #[must_use]
+    pub fn with_reorder_window(mut self, window: Duration) -> Self {
+        self.reorder_window = window;
+        self
+    }
+
+    /// Sets [`TrackerConfig::max_silence`].
+    #[must_use]
+    pub fn with_max_silence(mut self, age: Duration) -> Self {
+        self.max_silence = age;
+        self
+    }
+
+    /// Sets [`TrackerConfig::max_calls`].
+    #[must_use]
+    pub fn with_max_calls(mut self, max: usize) -> Self {
+        self.max_calls = max;
+        self
+    }
+
+    /// Sets [`TrackerConfig::timeline_limit`].
+    #[must_use]
+    pub fn with_timeline_limit(mut self, limit: usize) -> Self {
+        self.timeline_limit = limit;
+        self
+    }
+}

@@ -1,0 +1,19 @@
+//! The hookflash call tracker: provider [`LegEvent`](hookflash_provider::LegEvent)s in,
+//! [`CallUpdate`]s out.
+//!
+//! Sans-IO: no sockets, no clock of its own. Every method takes `now`; a driver calls
+//! [`Tracker::expire`] when [`Tracker::poll_timeout`] says.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod config;
+mod record;
+
+pub use config::TrackerConfig;
+pub use record::{
+    CallRecord, CallState, CallUpdate, Direction, Disposition, LegRecord, LegStatus, MuteFlags,
+    MuteState, ParkOutcome, ParkRecord, Party, PartyDigits, RecordingRecord, TimelineEntry,
+    TransferRecord, TransferResult, UpdateKind,
+};
