@@ -95,6 +95,19 @@ pub enum Error {
     /// The events task has stopped (the stream was closed or the application was replaced).
     #[error("ARI events stream closed")]
     Closed,
+    /// A line of a recorded transcript is not a valid entry (fake server).
+    #[cfg(feature = "fake")]
+    #[error("transcript line {line}: {reason}")]
+    Transcript {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A transcript could not be read or the fake server could not bind.
+    #[cfg(feature = "fake")]
+    #[error("fake ARI server I/O: {0}")]
+    TranscriptIo(#[source] std::io::Error),
     /// No connection to the events WebSocket could be made within the given time.
     #[error("ARI events WebSocket did not connect within {0:?}")]
     ConnectTimeout(Duration),

@@ -38,12 +38,14 @@
 //!   let mut sub = events.subscribe_channel(ch.id()); ch.originate(...)`: the subscriber exists
 //!   before the first event of the channel can arrive. Ids come from an injectable
 //!   [`IdGenerator`].
-//! - With the `fake` feature, [`fake::FakeAri`] is a loopback ARI server that replays the
+//! - With the `fake` feature, `FakeAri` is a loopback ARI server that replays the
 //!   recorded transcripts (for this crate's tests and for `hookflash-asterisk`'s).
 
 mod client;
 mod error;
 mod events;
+#[cfg(feature = "fake")]
+mod fake;
 mod generated;
 mod handles;
 mod ids;
@@ -51,6 +53,8 @@ mod ids;
 pub use client::{Client, ClientBuilder, Credentials};
 pub use error::Error;
 pub use events::{Backoff, EventStream, EventsBuilder, StreamEvent, Subscription};
+#[cfg(feature = "fake")]
+pub use fake::{Entry, FakeAri, FakeAriBuilder, ReceivedRequest, Transcript};
 pub use generated::events::{EVENT_TYPES, Event};
 pub use generated::models::*;
 pub use generated::operations::*;

@@ -1,0 +1,577 @@
+//! A loopback fake ARI server that replays recorded transcripts (`ari/*.jsonl`).
+//!
+//! REST requests are answered with the recorded status and body, matched by method and path
+//! (and query, when several recordings share a path); each recording answers once, in order.
+//! WebSocket connections get the recorded messages of the matching recorded connection (the
+//! first connection plays `ws1`, the second `ws2`, ...). By default a recorded message is sent
+//! only once every REST request recorded before it has been answered (and, when the transcript
+//! has REST exchanges, not before the first request arrives), so a replay keeps the recorded
+//! interleaving of responses and events. Ids can be rewritten before the replay, so a
+//! client that chooses its own ids (stage-then-execute) sees them in the replayed bodies.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::Error;
+
+/// One entry of a recorded transcript.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Entry {
+    /// A REST exchange.
+    Http {
+        /// `GET`, `POST`, ...
+        method: String,
+        /// The path as recorded, e.g. `/ari/channels/1795315699.623/answer`.
+        path: String,
+        /// The decoded query parameters, in recorded order.
+        query: Vec<(String, String)>,
+        /// The recorded status.
+        status: u16,
+        /// The recorded JSON body (`None` for an empty body).
+        body: Option<Value>,
+    },
+    /// A message Asterisk pushed on WebSocket `conn` (`ws1`, `ws2`, ...).
+    Ws {
+        /// The recorded connection.
+        conn: String,
+        /// The JSON message.
+        message: Value,
+    },
+    /// A WebSocket upgrade, close, or anything else the replay does not act on.
+    Other(Value),
+}
+
+/// A recorded ARI session.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Transcript {
+    entries: Vec<Entry>,
+}
+
+impl Transcript {
+    /// Parses the JSON-lines format of `ari/*.jsonl`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transcript`] naming the first line that is not a valid entry.
+    pub fn from_jsonl(text: &str) -> Result<Self, Error> {
+        let mut entries = Vec::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let bad = |reason: &'static str| Error::Transcript {
+                line: n + 1,
+                reason,
+            };
+            let v: Value = serde_json::from_str(line).map_err(|_| bad("not JSON"))?;
+            let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+            let entry = match v.get("kind").and_then(Value::as_str) {
+                Some("http") => {
+                    let full = s("path").ok_or(bad("http entry without path"))?;
+                    let (path, query) = split_query(&full);
+                    Entry::Http {
+                        method: s("method").ok_or(bad("http entry without method"))?,
+                        path,
+                        query,
+                        status: v
+                            .get("status")
+                            .and_then(Value::as_u64)
+                            .and_then(|s| u16::try_from(s).ok())
+                            .ok_or(bad("http entry without status"))?,
+                        body: v.get("response_body").filter(|b| !b.is_null()).cloned(),
+                    }
+                }
+                Some("ws") => Entry::Ws {
+                    conn: s("conn").ok_or(bad("ws entry without conn"))?,
+                    message: v
+                        .get("message")
+                        .cloned()
+                        .ok_or(bad("ws entry without message"))?,
+                },
+                Some(_) => Entry::Other(v),
+                None => return Err(bad("entry without kind")),
+            };
+            entries.push(entry);
+        }
+        Ok(Self { entries })
+    }
+
+    /// Reads and parses a transcript file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TranscriptIo`] or [`Error::Transcript`].
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(Error::TranscriptIo)?;
+        Self::from_jsonl(&text)
+    }
+
+    /// The entries, in recorded order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The recorded WebSocket messages of connection `conn`, in order.
+    pub fn ws_messages(&self, conn: &str) -> Vec<&Value> {
+        self.entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Ws { conn: c, message } if c == conn => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Replaces the id `from` with `to` everywhere (paths, queries, bodies, messages), e.g. a
+    /// recorded channel id with the one a client chose itself.
+    pub fn rewrite_id(&mut self, from: &str, to: &str) -> &mut Self {
+        for e in &mut self.entries {
+            match e {
+                Entry::Http {
+                    path, query, body, ..
+                } => {
+                    *path = path.replace(from, to);
+                    for (_, v) in query.iter_mut() {
+                        *v = v.replace(from, to);
+                    }
+                    if let Some(b) = body {
+                        rewrite_value(b, from, to);
+                    }
+                }
+                Entry::Ws { message, .. } => rewrite_value(message, from, to),
+                Entry::Other(_) => {}
+            }
+        }
+        self
+    }
+}
+
+fn rewrite_value(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+        Value::Array(a) => a.iter_mut().for_each(|x| rewrite_value(x, from, to)),
+        Value::Object(m) => m.values_mut().for_each(|x| rewrite_value(x, from, to)),
+        _ => {}
+    }
+}
+
+fn split_query(full: &str) -> (String, Vec<(String, String)>) {
+    match full.split_once('?') {
+        None => (full.to_owned(), Vec::new()),
+        Some((path, q)) => {
+            let query = reqwest::Url::parse(&format!("http://x/?{q}"))
+                .map(|u| {
+                    u.query_pairs()
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (path.to_owned(), query)
+        }
+    }
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path, e.g. `/ari/channels`.
+    pub path: String,
+    /// The decoded query parameters (without `api_key`).
+    pub query: Vec<(String, String)>,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+    /// Whether a recording answered it (`false`: the fake answered 404).
+    pub matched: bool,
+}
+
+struct Shared {
+    transcript: Transcript,
+    consumed: Mutex<Vec<bool>>,
+    received: Mutex<Vec<ReceivedRequest>>,
+    connections: Mutex<usize>,
+    http_done: Notify,
+    gate: bool,
+    auth: Option<(String, String)>,
+    push: broadcast::Sender<Value>,
+    drop_ws: watch::Sender<u64>,
+}
+
+/// Configures a [`FakeAri`].
+#[derive(Debug)]
+pub struct FakeAriBuilder {
+    transcript: Transcript,
+    gate: bool,
+    auth: Option<(String, String)>,
+}
+
+impl FakeAriBuilder {
+    /// Whether recorded WebSocket messages wait for the REST requests recorded before them
+    /// (default `true`); `false` sends them all as soon as the socket opens.
+    pub fn gate_events_on_requests(mut self, gate: bool) -> Self {
+        self.gate = gate;
+        self
+    }
+
+    /// Requires these credentials (basic auth or `api_key`); others get 401
+    /// `Authentication required`, as Asterisk answers.
+    pub fn credentials(mut self, username: &str, password: &str) -> Self {
+        self.auth = Some((username.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Binds 127.0.0.1 on a free port and starts serving.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TranscriptIo`] if the port cannot be bound.
+    pub async fn start(self) -> Result<FakeAri, Error> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(Error::TranscriptIo)?;
+        let addr = listener.local_addr().map_err(Error::TranscriptIo)?;
+        let http_count = self.transcript.entries.len();
+        let (push, _) = broadcast::channel(256);
+        let (drop_ws, _) = watch::channel(0);
+        let shared = Arc::new(Shared {
+            transcript: self.transcript,
+            consumed: Mutex::new(vec![false; http_count]),
+            received: Mutex::new(Vec::new()),
+            connections: Mutex::new(0),
+            http_done: Notify::new(),
+            gate: self.gate,
+            auth: self.auth,
+            push,
+            drop_ws,
+        });
+        let app = Router::new()
+            .route("/ari/events", axum::routing::get(ws_handler))
+            .fallback(http_handler)
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeAri {
+            addr,
+            shared,
+            server,
+        })
+    }
+}
+
+/// The running fake; stops when dropped.
+pub struct FakeAri {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FakeAri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAri")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeAri {
+    fn drop(&mut self) {
+        self.server.abort();
+        // Closes every replaying WebSocket.
+        self.shared.drop_ws.send_modify(|n| *n += 1);
+    }
+}
+
+impl FakeAri {
+    /// A fake replaying `transcript`.
+    pub fn builder(transcript: Transcript) -> FakeAriBuilder {
+        FakeAriBuilder {
+            transcript,
+            gate: true,
+            auth: None,
+        }
+    }
+
+    /// Starts a fake replaying `transcript` with the defaults.
+    ///
+    /// # Errors
+    ///
+    /// See [`FakeAriBuilder::start`].
+    pub async fn start(transcript: Transcript) -> Result<Self, Error> {
+        Self::builder(transcript).start().await
+    }
+
+    /// `http://127.0.0.1:PORT` (give it to [`crate::Client::builder`]; `/ari` is added).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every REST request received so far.
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.shared
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// How many recorded REST exchanges have not been requested yet.
+    pub fn remaining_http(&self) -> usize {
+        let consumed = self
+            .shared
+            .consumed
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        self.shared
+            .transcript
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                matches!(e, Entry::Http { .. }) && !consumed.get(*i).copied().unwrap_or(true)
+            })
+            .count()
+    }
+
+    /// How many WebSocket connections were accepted so far.
+    pub fn websocket_connections(&self) -> usize {
+        self.shared
+            .connections
+            .lock()
+            .map(|c| *c)
+            .unwrap_or_default()
+    }
+
+    /// Sends `message` to every open WebSocket, now.
+    pub fn push(&self, message: Value) {
+        let _ = self.shared.push.send(message);
+    }
+
+    /// Closes every open WebSocket (as an Asterisk restart does); new connections are accepted.
+    pub fn drop_websockets(&self) {
+        self.shared.drop_ws.send_modify(|n| *n += 1);
+    }
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap, query: &[(String, String)]) -> bool {
+    let Some((user, pass)) = &shared.auth else {
+        return true;
+    };
+    let expected_header = format!(
+        "Basic {}",
+        crate::events::base64(format!("{user}:{pass}").as_bytes())
+    );
+    let header_ok = headers
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h == expected_header);
+    let key_ok = query
+        .iter()
+        .any(|(k, v)| k == "api_key" && *v == format!("{user}:{pass}"));
+    header_ok || key_ok
+}
+
+fn json_response(status: u16, body: Option<Value>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match body {
+        Some(b) => (status, axum::Json(b)).into_response(),
+        None => status.into_response(),
+    }
+}
+
+async fn http_handler(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (path, mut query) = split_query(&uri.to_string());
+    if !authorized(&shared, &headers, &query) {
+        return json_response(
+            401,
+            Some(serde_json::json!({"message": "Authentication required"})),
+        );
+    }
+    query.retain(|(k, _)| k != "api_key");
+    let body_json = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    let mut sorted = query.clone();
+    sorted.sort();
+    let found = {
+        let Ok(mut consumed) = shared.consumed.lock() else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let candidates: Vec<usize> = shared
+            .transcript
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                matches!(e, Entry::Http { method: m, path: p, .. } if *m == method.as_str() && *p == path)
+                    && !consumed.get(*i).copied().unwrap_or(true)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let exact = candidates
+            .iter()
+            .copied()
+            .find(|i| match &shared.transcript.entries[*i] {
+                Entry::Http { query: q, .. } => {
+                    let mut q = q.clone();
+                    q.sort();
+                    q == sorted
+                }
+                _ => false,
+            });
+        let pick = exact.or_else(|| candidates.first().copied());
+        if let Some(i) = pick
+            && let Some(c) = consumed.get_mut(i)
+        {
+            *c = true;
+        }
+        pick
+    };
+    if let Ok(mut r) = shared.received.lock() {
+        r.push(ReceivedRequest {
+            method: method.to_string(),
+            path,
+            query,
+            body: body_json,
+            matched: found.is_some(),
+        });
+    }
+    shared.http_done.notify_waiters();
+    match found.map(|i| &shared.transcript.entries[i]) {
+        Some(Entry::Http { status, body, .. }) => json_response(*status, body.clone()),
+        _ => json_response(
+            404,
+            Some(serde_json::json!({"message": "Resource not found"})),
+        ),
+    }
+}
+
+async fn ws_handler(
+    State(shared): State<Arc<Shared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let (_, query) = split_query(&uri.to_string());
+    if !authorized(&shared, &headers, &query) {
+        return json_response(
+            401,
+            Some(serde_json::json!({"message": "Authentication required"})),
+        );
+    }
+    let n = match shared.connections.lock() {
+        Ok(mut c) => {
+            *c += 1;
+            *c
+        }
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    ws.on_upgrade(move |socket| replay(shared, socket, format!("ws{n}")))
+}
+
+/// Recorded messages of `conn` with, for each, how many transcript entries precede it (the
+/// REST exchanges among them must be answered before it is sent, when gating).
+fn plan(shared: &Shared, conn: &str) -> Vec<(usize, Value)> {
+    shared
+        .transcript
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            Entry::Ws { conn: c, message } if c == conn => Some((i, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn released(shared: &Shared, before: usize) -> bool {
+    if !shared.gate {
+        return true;
+    }
+    // Asterisk pushes nothing before the first request in these sessions: messages recorded
+    // ahead of the first response were caused by that first request.
+    let any_request = shared
+        .received
+        .lock()
+        .map(|r| !r.is_empty())
+        .unwrap_or(true);
+    let has_http = shared
+        .transcript
+        .entries
+        .iter()
+        .any(|e| matches!(e, Entry::Http { .. }));
+    if has_http && !any_request {
+        return false;
+    }
+    let Ok(consumed) = shared.consumed.lock() else {
+        return true;
+    };
+    shared.transcript.entries[..before]
+        .iter()
+        .enumerate()
+        .all(|(i, e)| !matches!(e, Entry::Http { .. }) || consumed.get(i).copied().unwrap_or(true))
+}
+
+async fn next_recorded(shared: &Shared, plan: &[(usize, Value)], cursor: usize) -> Option<Value> {
+    let (before, message) = plan.get(cursor)?;
+    loop {
+        let notified = shared.http_done.notified();
+        if released(shared, *before) {
+            return Some(message.clone());
+        }
+        notified.await;
+    }
+}
+
+async fn replay(shared: Arc<Shared>, mut socket: WebSocket, conn: String) {
+    let plan = plan(&shared, &conn);
+    let mut cursor = 0;
+    let mut pushes = shared.push.subscribe();
+    let mut drops = shared.drop_ws.subscribe();
+    loop {
+        let out = tokio::select! {
+            _ = drops.changed() => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+            recorded = next_recorded(&shared, &plan, cursor), if cursor < plan.len() => {
+                cursor += 1;
+                recorded
+            }
+            pushed = pushes.recv() => pushed.ok(),
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => None,
+            },
+        };
+        if let Some(v) = out
+            && socket
+                .send(Message::Text(v.to_string().into()))
+                .await
+                .is_err()
+        {
+            return;
+        }
+    }
+}
