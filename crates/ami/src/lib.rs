@@ -16,15 +16,22 @@
 
 mod action;
 mod channel;
+mod client;
 mod codec;
 mod error;
 mod event;
 mod message;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod response;
 mod text;
 
 pub use action::{Action, MAX_LINE_BYTES};
 pub use channel::{BridgeInfo, ChannelInfo};
+pub use client::{
+    AmiClient, AmiConfig, AuthMode, ClientEvent, DisconnectReason, EventStream, ReconnectPolicy,
+    TlsConfig,
+};
 pub use codec::{
     AmiCodec, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_HEADERS, Frame, banner_version, decode_all,
 };

@@ -44,6 +44,14 @@ impl Response {
         Ok(Response { kind, raw: msg })
     }
 
+    /// A bare `Response: Success` (for a list whose response never came).
+    pub(crate) fn synthetic_success() -> Response {
+        Response {
+            kind: ResponseKind::Success,
+            raw: Message::from_pairs([("Response", "Success")]),
+        }
+    }
+
     /// The status.
     pub fn kind(&self) -> &ResponseKind {
         &self.kind
