@@ -1,0 +1,320 @@
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{DateTime, Utc};
+use hookflash_provider::TenantId;
+use uuid::Uuid;
+
+use crate::db::{Store, on_db};
+use crate::error::StoreError;
+use crate::text_enum::text_enum;
+use crate::util::{now, random_bytes};
+
+text_enum! {
+    /// What a user may do.
+    UserRole, column = "users.role" {
+        /// Everything in the tenant.
+        Admin = "admin",
+        /// Watches and steers agents and campaigns.
+        Supervisor = "supervisor",
+        /// Takes calls.
+        Agent = "agent",
+    }
+}
+
+/// A user (the password hash is never read back into this type).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct User {
+    /// Its id.
+    pub id: Uuid,
+    /// Its tenant.
+    pub tenant_id: Uuid,
+    /// Login name, unique in the tenant.
+    pub username: String,
+    /// E-mail address, unique in the tenant; also accepted at login.
+    pub email: Option<String>,
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// Role.
+    #[sqlx(try_from = "String")]
+    pub role: UserRole,
+    /// A disabled user cannot log in.
+    pub active: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Last successful password check.
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// What [`Users::create`] needs.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// The password in clear; only its argon2id hash is stored.
+    pub password: String,
+    /// Role.
+    pub role: UserRole,
+}
+
+/// Users of one tenant: create, find for login, verify passwords.
+#[derive(Debug, Clone, Copy)]
+pub struct Users<'a> {
+    pub(crate) store: &'a Store,
+}
+
+const COLS: &str = "id, tenant_id, username, email, display_name, role, active, created_at, \
+                    updated_at, last_login_at";
+
+/// Hashes a password with argon2id (default parameters, random salt), off the async threads.
+pub(crate) async fn hash_password(password: &str) -> Result<String, StoreError> {
+    let password = password.to_owned();
+    let salt_bytes = random_bytes::<16>();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(StoreError::PasswordHash)?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(StoreError::PasswordHash)
+    })
+    .await
+    .map_err(|_| StoreError::PasswordHash(argon2::password_hash::Error::Crypto))?
+}
+
+/// Checks a password against a stored argon2 hash, off the async threads.
+pub(crate) async fn verify_password(password: &str, hash: &str) -> Result<bool, StoreError> {
+    let password = password.to_owned();
+    let hash = hash.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash).map_err(StoreError::PasswordHash)?;
+        match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+            Ok(()) => Ok(true),
+            Err(argon2::password_hash::Error::Password) => Ok(false),
+            Err(e) => Err(StoreError::PasswordHash(e)),
+        }
+    })
+    .await
+    .map_err(|_| StoreError::PasswordHash(argon2::password_hash::Error::Crypto))?
+}
+
+impl Users<'_> {
+    /// Creates a user with an argon2id hash of `new.password`.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the username or e-mail is taken in the tenant.
+    pub async fn create(&self, tenant: TenantId, new: NewUser) -> Result<User, StoreError> {
+        let hash = hash_password(&new.password).await?;
+        let at = now();
+        let user = User {
+            id: Uuid::new_v4(),
+            tenant_id: *tenant.as_uuid(),
+            username: new.username,
+            email: new.email,
+            display_name: new.display_name,
+            role: new.role,
+            active: true,
+            created_at: at,
+            updated_at: at,
+            last_login_at: None,
+        };
+        let sql = "INSERT INTO users (id, tenant_id, username, email, display_name, \
+                   password_hash, role, active, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)";
+        on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(user.id)
+            .bind(user.tenant_id)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.display_name)
+            .bind(&hash)
+            .bind(user.role.as_str())
+            .bind(user.active)
+            .bind(at)
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::from_write(e, "username or email"))?;
+        Ok(user)
+    }
+
+    /// The user with this id in the tenant.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn get(&self, tenant: TenantId, id: Uuid) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 AND id = $2");
+        Ok(
+            on_db!(&self.store.db, pool => sqlx::query_as::<_, User>(&sql)
+            .bind(*tenant.as_uuid())
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// The user whose username or e-mail is `login`, in the tenant.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn find_by_login(
+        &self,
+        tenant: TenantId,
+        login: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "SELECT {COLS} FROM users WHERE tenant_id = $1 AND (username = $2 OR email = $2) \
+             ORDER BY CASE WHEN username = $2 THEN 0 ELSE 1 END LIMIT 1"
+        );
+        Ok(
+            on_db!(&self.store.db, pool => sqlx::query_as::<_, User>(&sql)
+            .bind(*tenant.as_uuid())
+            .bind(login)
+            .fetch_optional(pool)
+            .await)?,
+        )
+    }
+
+    /// Checks a login: the active user whose username or e-mail is `login` and whose password
+    /// is `password`, or None. A success records the login time.
+    ///
+    /// # Errors
+    /// The database's error, or a stored hash that does not parse.
+    pub async fn verify_password(
+        &self,
+        tenant: TenantId,
+        login: &str,
+        password: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let sql = "SELECT id, password_hash FROM users \
+                   WHERE tenant_id = $1 AND (username = $2 OR email = $2) AND active = TRUE \
+                   ORDER BY CASE WHEN username = $2 THEN 0 ELSE 1 END LIMIT 1";
+        let found: Option<(Uuid, String)> = on_db!(&self.store.db, pool => sqlx::query_as(sql)
+            .bind(*tenant.as_uuid())
+            .bind(login)
+            .fetch_optional(pool)
+            .await)?;
+        let Some((id, hash)) = found else {
+            // Spend the same time as a real check so a missing user is not told apart by timing.
+            let _ = verify_password(password, DUMMY_HASH).await;
+            return Ok(None);
+        };
+        if !verify_password(password, &hash).await? {
+            return Ok(None);
+        }
+        let sql = "UPDATE users SET last_login_at = $3 WHERE tenant_id = $1 AND id = $2";
+        on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(*tenant.as_uuid())
+            .bind(id)
+            .bind(now())
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        self.get(tenant, id).await
+    }
+
+    /// Every user of the tenant, by username.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn list(&self, tenant: TenantId) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {COLS} FROM users WHERE tenant_id = $1 ORDER BY username");
+        Ok(
+            on_db!(&self.store.db, pool => sqlx::query_as::<_, User>(&sql)
+            .bind(*tenant.as_uuid())
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// Replaces a user's password.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the user is not in the tenant.
+    pub async fn set_password(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        password: &str,
+    ) -> Result<(), StoreError> {
+        let hash = hash_password(password).await?;
+        let sql = "UPDATE users SET password_hash = $3, updated_at = $4 \
+                   WHERE tenant_id = $1 AND id = $2";
+        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(*tenant.as_uuid())
+            .bind(id)
+            .bind(hash)
+            .bind(now())
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Enables or disables a user.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the user is not in the tenant.
+    pub async fn set_active(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE users SET active = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
+        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(*tenant.as_uuid())
+            .bind(id)
+            .bind(active)
+            .bind(now())
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes a user; true when one was deleted.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn delete(&self, tenant: TenantId, id: Uuid) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM users WHERE tenant_id = $1 AND id = $2";
+        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(*tenant.as_uuid())
+            .bind(id)
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+}
+
+/// An argon2id hash of a random password, checked against when the user does not exist.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0rLkOA2h1A8bmvJZ3gbR0P1b3TqsZC+JyU7mH6bHqPY";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_verify() {
+        let hash = hash_password("s3cret").await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("s3cret", &hash).await.unwrap());
+        assert!(!verify_password("wrong", &hash).await.unwrap());
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in UserRole::ALL {
+            assert_eq!(role.as_str().parse::<UserRole>().unwrap(), *role);
+        }
+        assert!("root".parse::<UserRole>().is_err());
+    }
+}
