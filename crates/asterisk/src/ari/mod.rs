@@ -1,0 +1,1 @@
+//! AriProvider: call control over the Asterisk REST Interface (being written).
