@@ -1,0 +1,1 @@
+//! The event pipeline: provider events → call tracker → store batch writer → event bus.
