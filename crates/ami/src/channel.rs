@@ -52,7 +52,9 @@ macro_rules! field_set {
                 let mut any = false;
                 for s in msg.spans() {
                     let key = msg.key_of(s);
-                    if key.len() <= prefix.len() || !key[..prefix.len()].eq_ignore_ascii_case(prefix) {
+                    if key.len() <= prefix.len()
+                        || (!prefix.is_empty() && !key[..prefix.len()].eq_ignore_ascii_case(prefix))
+                    {
                         continue;
                     }
                     if let Some(i) = Self::index(&key[prefix.len()..]) {
@@ -126,20 +128,30 @@ field_set! {
 impl ChannelInfo {
     #[inline]
     fn index(suffix: &[u8]) -> Option<usize> {
-        let cands: &[usize] = match suffix.len() {
-            5 => &[10],
-            7 => &[0, 9],
-            8 => &[12, 13, 11, 7],
-            11 => &[3, 8],
-            12 => &[1, 4],
-            16 => &[2, 5],
-            17 => &[6],
+        let n = suffix.len();
+        if n < 5 {
+            return None;
+        }
+        // (length, second byte, last byte) picks the one candidate; then compare it.
+        let i = match (n, suffix[1] | 0x20, suffix[n - 1] | 0x20) {
+            (5, b'x', b'n') => 10,
+            (7, b'h', b'l') => 0,
+            (7, b'o', b't') => 9,
+            (8, b'a', b'e') => 7,
+            (8, b'r', b'y') => 11,
+            (8, b'n', b'd') => 12,
+            (8, b'i', b'd') => 13,
+            (11, b'a', b'm') => 3,
+            (11, b'c', b'e') => 8,
+            (12, b'h', b'e') => 1,
+            (12, b'a', b'e') => 4,
+            (16, b'h', b'c') => 2,
+            (16, b'o', b'm') => 5,
+            (17, b'o', b'e') => 6,
             _ => return None,
         };
-        cands
-            .iter()
-            .copied()
-            .find(|&i| Self::SUFFIXES[i].as_bytes().eq_ignore_ascii_case(suffix))
+        let want = Self::SUFFIXES[i].as_bytes();
+        (want == suffix || want.eq_ignore_ascii_case(suffix)).then_some(i)
     }
 
     /// `ChannelState` as a number (0 Down ... 6 Up, 5 Ringing).

@@ -244,7 +244,8 @@ impl AmiCodec {
             }
 
             let line = &buf[start..end];
-            let Some(colon) = memchr(b':', line).filter(|&c| c > 0) else {
+            // Keys are short: a plain scan beats memchr's vector setup here.
+            let Some(colon) = line.iter().position(|&b| b == b':').filter(|&c| c > 0) else {
                 let shown = &line[..line.len().min(80)];
                 let err = AmiError::MalformedLine {
                     line: String::from_utf8_lossy(shown).into_owned(),
