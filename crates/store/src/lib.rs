@@ -36,6 +36,7 @@ mod error;
 mod media;
 mod migrate;
 mod notify;
+mod records;
 mod tenants;
 mod text_enum;
 mod users;

@@ -1901,3 +1901,76 @@ pub(crate) async fn notify_and_listen(store: Store) {
         }
     }
 }
+
+pub(crate) async fn tracker_records_round_trip(store: Store) {
+    let t = tenant(&store, "tracker").await;
+    let record = crate::fixtures::tracker_record(Some(t));
+    let write = CallWrite::try_from(&record).unwrap();
+    store.write_call(&write).await.unwrap();
+    // The same snapshot again (a crash replay) adds nothing.
+    store
+        .write_call(&CallWrite::from_record(&record, t, "ami"))
+        .await
+        .unwrap();
+
+    let d = store
+        .calls()
+        .get_detail(t, record.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.call.tenant(), t);
+    assert_eq!(d.call.version, 12);
+    assert_eq!(
+        (d.call.direction.as_str(), d.call.state.as_str()),
+        ("outbound", "ended")
+    );
+    assert_eq!(d.call.disposition.as_deref(), Some("answered"));
+    assert_eq!(d.call.provider, "ami");
+    assert_eq!(
+        (
+            d.call.ring_seconds,
+            d.call.talk_seconds,
+            d.call.total_seconds
+        ),
+        (Some(7), Some(50), Some(60))
+    );
+    assert_eq!((d.call.hold_count, d.call.hold_seconds), (1, 5));
+    assert_eq!(d.call.hangup_cause_code, Some(16));
+    assert_eq!(d.call.hung_up_by.as_deref(), Some("customer"));
+    assert_eq!(d.call.customer_leg_id.as_deref(), Some("1700000000.2"));
+    assert_eq!(d.call.metadata["agent_endpoint"], "PJSIP/agent1001");
+    assert_eq!(d.legs.len(), 2);
+    let agent = d.legs.iter().find(|l| l.role == "agent").unwrap();
+    assert_eq!(
+        (agent.state.as_str(), agent.hangup_cause_code),
+        ("hung_up", Some(16))
+    );
+    let seqs: Vec<i64> = d.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![3, 4, 5, 6], "dropped entries shift the sequence");
+    assert_eq!(d.events[0].kind, "ringing");
+    assert_eq!(d.events[0].payload["detail"]["type"], "ringing");
+    assert_eq!(d.events[0].payload["role"], "customer");
+
+    let update = hookflash_calls::CallUpdate {
+        call_id: record.call_id,
+        kind: hookflash_calls::UpdateKind::Updated,
+        record: record.clone(),
+        event: None,
+    };
+    let w = CallWrite::from_update(&update, t, "ari");
+    assert_eq!(w.events.len(), 4, "fewer than the recent window: all kept");
+    let mut no_tenant = record.clone();
+    no_tenant.tenant = None;
+    assert!(matches!(
+        CallWrite::try_from(&no_tenant),
+        Err(StoreError::InvalidInput {
+            field: "tenant",
+            ..
+        })
+    ));
+    assert_eq!(
+        CallWrite::from_record(&no_tenant, t, "ami").call.tenant(),
+        t
+    );
+}

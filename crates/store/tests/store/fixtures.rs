@@ -147,3 +147,90 @@ pub(crate) fn simple_call(
     call.version = 1;
     call
 }
+
+/// A tracker record of an answered, ended outbound call with two legs and four timeline
+/// entries (two of them dropped for the bound before).
+pub(crate) fn tracker_record(tenant: Option<TenantId>) -> hookflash_calls::CallRecord {
+    use hookflash_calls::*;
+    use hookflash_provider::{HangupCause, LegEventKind, LegId, LegRole};
+    use std::borrow::Cow;
+
+    let at = t0();
+    let agent = LegId::new("1700000000.1").unwrap();
+    let customer = LegId::new("1700000000.2").unwrap();
+    let leg = |id: &LegId, role, answered| LegRecord {
+        leg: id.clone(),
+        role,
+        channel: Some(format!("PJSIP/{id}")),
+        state: LegStatus::HungUp,
+        created_at: at,
+        answered_at: Some(at + Duration::seconds(answered)),
+        ended_at: Some(at + Duration::seconds(60)),
+        cause: Some(HangupCause::from_code(16)),
+        hangup_side: None,
+    };
+    let entry = |secs: i64, leg: &LegId, event: &'static str, detail| TimelineEntry {
+        at: at + Duration::seconds(secs),
+        leg: Some(leg.clone()),
+        role: Some(LegRole::Customer),
+        event: Cow::Borrowed(event),
+        detail,
+        note: None,
+    };
+    CallRecord {
+        call_id: CallId::new_random(),
+        derived_id: false,
+        tenant,
+        direction: Direction::Outbound,
+        state: CallState::Ended,
+        disposition: Some(Disposition::Answered),
+        end_reason: None,
+        agent_leg: Some(agent.clone()),
+        agent_channel: Some("PJSIP/agent1001-00000001".into()),
+        customer_leg: Some(customer.clone()),
+        customer_channel: Some("PJSIP/trunk-00000002".into()),
+        agent_answered: true,
+        customer_dialed: true,
+        bridged: true,
+        bridge_id: Some("bridge-1".into()),
+        linkedid: Some("1700000000.1".into()),
+        legs: vec![
+            leg(&agent, LegRole::Agent, 2),
+            leg(&customer, LegRole::Customer, 10),
+        ],
+        created_at: at,
+        agent_answered_at: Some(at + Duration::seconds(2)),
+        customer_ringing_at: Some(at + Duration::seconds(3)),
+        answered_at: Some(at + Duration::seconds(10)),
+        ended_at: Some(at + Duration::seconds(60)),
+        ring_secs: 7,
+        talk_secs: 50,
+        duration_secs: 60,
+        hold_count: 1,
+        hold_secs: 5,
+        held_leg: Some(Party::Customer),
+        is_on_hold: false,
+        is_muted: false,
+        mute: MuteState::default(),
+        recordings: Vec::new(),
+        transfers: Vec::new(),
+        park: None,
+        dtmf_received: PartyDigits::default(),
+        dtmf_sent: PartyDigits::default(),
+        hangup_cause: Some(HangupCause::from_code(16)),
+        hung_up_by: Some(Party::Customer),
+        from: Some("+14155550100".into()),
+        to: Some("+14155550199".into()),
+        agent_endpoint: Some("PJSIP/agent1001".into()),
+        offered_to: Vec::new(),
+        timeline: vec![
+            entry(3, &customer, "ringing", Some(LegEventKind::Ringing)),
+            entry(10, &customer, "answered", Some(LegEventKind::Answered)),
+            entry(30, &customer, "hold", None),
+            entry(60, &customer, "hung_up", None),
+        ],
+        timeline_dropped: 2,
+        last_event_at: at + Duration::seconds(60),
+        seq: 12,
+    }
+}

@@ -46,6 +46,7 @@ suite!(
     crash_rolled_back_transaction_then_reapply,
     crash_aborted_writer_then_reapply,
     notify_and_listen,
+    tracker_records_round_trip,
 );
 
 #[tokio::test]
