@@ -11,3 +11,4 @@ mod ami;
 mod ari;
 
 pub use ami::{AmiProvider, AmiProviderConfig};
+pub use ari::{AriProvider, AriProviderConfig, CustomerLeg};

@@ -1,1 +1,13 @@
-//! AriProvider: call control over the Asterisk REST Interface (being written).
+//! AriProvider: call control over the Asterisk REST Interface, as one Stasis application.
+//!
+//! - `config`: [`AriProviderConfig`] and [`CustomerLeg`].
+//! - `book`: what the provider knows of its channels, calls and bridges; ARI event → leg
+//!   event translation and the call-control steps events trigger.
+//! - `provider`: [`AriProvider`], its event loop and the `CallProvider` commands.
+
+mod book;
+mod config;
+mod provider;
+
+pub use config::{AriProviderConfig, CustomerLeg};
+pub use provider::AriProvider;

@@ -1,0 +1,96 @@
+use std::time::Duration;
+
+/// How the customer's leg of an agent-first call is placed once the agent answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CustomerLeg {
+    /// `POST /channels/create` into the application, then `POST /channels/{id}/dial` with the
+    /// customer ring timeout: the leg is in Stasis before it rings, so every dial result
+    /// (a busy customer, a timeout) reaches the application.
+    #[default]
+    CreateAndDial,
+    /// `POST /channels` (originate) into the application: the leg enters Stasis only once
+    /// answered; a failed dial is seen as `Dial` events and the leg's `ChannelDestroyed`.
+    Originate,
+}
+
+/// Settings of an [`AriProvider`](crate::AriProvider).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AriProviderConfig {
+    /// The provider's name, used in errors (`asterisk-ari`).
+    pub name: String,
+    /// The Stasis application the provider owns (`hookflash`).
+    pub app: String,
+    /// The PJSIP endpoint customers are dialled through: `PJSIP/<number>@<trunk>`.
+    pub trunk: String,
+    /// The caller ID presented when a request has none (`"Hookflash Outbound" <18005550100>`).
+    pub default_caller_id: Option<String>,
+    /// How the customer's leg is placed.
+    pub customer_leg: CustomerLeg,
+    /// The format of recordings (`wav`).
+    pub recording_format: String,
+    /// Recordings stop by themselves after this long (`None`: until stopped or hung up).
+    pub recording_max_duration: Option<Duration>,
+    /// The dialplan context of blind-transfer destinations (`hookflash-transfer`).
+    pub transfer_context: String,
+    /// The dialplan context whose extension parks a channel (`parkedcalls`).
+    pub parking_context: String,
+    /// The parking lot's park extension (`700`).
+    pub parking_extension: String,
+}
+
+impl Default for AriProviderConfig {
+    fn default() -> Self {
+        Self {
+            name: "asterisk-ari".to_owned(),
+            app: "hookflash".to_owned(),
+            trunk: "trunk".to_owned(),
+            default_caller_id: None,
+            customer_leg: CustomerLeg::default(),
+            recording_format: "wav".to_owned(),
+            recording_max_duration: None,
+            transfer_context: "hookflash-transfer".to_owned(),
+            parking_context: "parkedcalls".to_owned(),
+            parking_extension: "700".to_owned(),
+        }
+    }
+}
+
+impl AriProviderConfig {
+    /// The defaults, for application `app`.
+    pub fn new(app: impl Into<String>) -> Self {
+        Self {
+            app: app.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets how the customer's leg is placed.
+    #[must_use]
+    pub fn customer_leg(mut self, how: CustomerLeg) -> Self {
+        self.customer_leg = how;
+        self
+    }
+
+    /// Sets the trunk endpoint customers are dialled through.
+    #[must_use]
+    pub fn trunk(mut self, trunk: impl Into<String>) -> Self {
+        self.trunk = trunk.into();
+        self
+    }
+
+    /// Sets the maximum length of recordings.
+    #[must_use]
+    pub fn recording_max_duration(mut self, max: Duration) -> Self {
+        self.recording_max_duration = Some(max);
+        self
+    }
+
+    /// Sets the caller ID used when a request has none.
+    #[must_use]
+    pub fn default_caller_id(mut self, caller_id: impl Into<String>) -> Self {
+        self.default_caller_id = Some(caller_id.into());
+        self
+    }
+}
