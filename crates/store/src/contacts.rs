@@ -3,7 +3,7 @@ use hookflash_provider::TenantId;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::db::{Store, on_db};
+use crate::db::{Dialect, Store, on_db};
 use crate::error::StoreError;
 use crate::text_enum::text_enum;
 use crate::util::{check_e164, now};
@@ -218,6 +218,54 @@ impl Contacts<'_> {
             .fetch_all(pool)
             .await)?,
         )
+    }
+
+    /// Takes up to `limit` due contacts (as [`Contacts::due`]) for dialing: marks them
+    /// `dialing` and returns them, atomically, so two dialers never take the same contact
+    /// (PostgreSQL skips rows another transaction is taking; SQLite has one writer).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn claim_due(
+        &self,
+        tenant: TenantId,
+        campaign_id: Uuid,
+        at: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let lock = match self.store.dialect() {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "WITH picked AS MATERIALIZED (SELECT id FROM contacts c WHERE tenant_id = $1 \
+             AND campaign_id = $2 AND status = 'pending' \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
+             AND NOT EXISTS (SELECT 1 FROM dnc d \
+                             WHERE d.tenant_id = c.tenant_id AND d.phone_number = c.phone_number) \
+             ORDER BY attempts, next_attempt_at, created_at, id LIMIT $4{lock}) \
+             UPDATE contacts SET status = 'dialing', updated_at = $5 \
+             WHERE tenant_id = $1 AND id IN (SELECT id FROM picked) \
+             RETURNING {COLS}"
+        );
+        let mut claimed: Vec<Contact> = on_db!(&self.store.db, pool => sqlx::query_as::<_, Contact>(&sql)
+            .bind(*tenant.as_uuid())
+            .bind(campaign_id)
+            .bind(at)
+            .bind(limit)
+            .bind(now())
+            .fetch_all(pool)
+            .await)?;
+        // RETURNING gives no order; keep the one `due` promises.
+        claimed.sort_by(|a, b| {
+            (a.attempts, a.next_attempt_at, a.created_at, a.id).cmp(&(
+                b.attempts,
+                b.next_attempt_at,
+                b.created_at,
+                b.id,
+            ))
+        });
+        Ok(claimed)
     }
 
     /// Records an attempt: one more attempt, its disposition, the new status and when to try

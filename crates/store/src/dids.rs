@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use hookflash_provider::TenantId;
 use uuid::Uuid;
 
-use crate::db::{Store, on_db};
+use crate::db::{Dialect, Store, on_db};
 use crate::error::StoreError;
 use crate::util::{check_e164, now};
 
@@ -146,36 +146,27 @@ impl Dids<'_> {
         campaign_id: Option<Uuid>,
         at: DateTime<Utc>,
     ) -> Result<Option<Did>, StoreError> {
-        let pick = format!(
-            "SELECT {COLS} FROM dids WHERE tenant_id = $1 AND active = TRUE \
-             AND (($2 IS NULL AND campaign_id IS NULL) OR campaign_id = $2) \
-             ORDER BY (last_used_at IS NOT NULL), last_used_at, weight DESC, number LIMIT 1"
+        // One statement, so the pick and its use are atomic; on PostgreSQL concurrent callers
+        // skip a row another caller is taking instead of both getting it.
+        let lock = match self.store.dialect() {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE dids SET last_used_at = $3, use_count = use_count + 1 \
+             WHERE tenant_id = $1 AND id = (SELECT id FROM dids WHERE tenant_id = $1 \
+             AND active = TRUE AND (($2 IS NULL AND campaign_id IS NULL) OR campaign_id = $2) \
+             ORDER BY (last_used_at IS NOT NULL), last_used_at, weight DESC, number LIMIT 1{lock}) \
+             RETURNING {COLS}"
         );
-        let mark = "UPDATE dids SET last_used_at = $3, use_count = use_count + 1 \
-                    WHERE tenant_id = $1 AND id = $2";
-        let picked = on_db!(&self.store.db, pool => {
-            let mut tx = pool.begin().await?;
-            let did = sqlx::query_as::<_, Did>(&pick)
-                .bind(*tenant.as_uuid())
-                .bind(campaign_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(did) = &did {
-                sqlx::query(mark)
-                    .bind(*tenant.as_uuid())
-                    .bind(did.id)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(did)
-        })?;
-        Ok(picked.map(|mut d| {
-            d.last_used_at = Some(at);
-            d.use_count += 1;
-            d
-        }))
+        Ok(
+            on_db!(&self.store.db, pool => sqlx::query_as::<_, Did>(&sql)
+            .bind(*tenant.as_uuid())
+            .bind(campaign_id)
+            .bind(at)
+            .fetch_optional(pool)
+            .await)?,
+        )
     }
 
     /// Activates or deactivates a DID.

@@ -611,6 +611,27 @@ pub(crate) async fn campaigns_and_contacts(store: Store) {
         vec![ids[0], ids[1]]
     );
 
+    let claimed = contacts
+        .claim_due(t, c.id, now + Duration::hours(2), 1)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].id, claimed[0].status),
+        (ids[0], ContactStatus::Dialing)
+    );
+    let rest = contacts
+        .claim_due(t, c.id, now + Duration::hours(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[1]]);
+    assert!(
+        contacts
+            .claim_due(t, c.id, now + Duration::hours(2), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     contacts
         .set_status(t, ids[0], ContactStatus::Completed)
         .await
@@ -1308,6 +1329,14 @@ pub(crate) async fn tenant_isolation(store: Store) {
         .unwrap();
     assert_eq!(contacts.len(), 1);
     assert!(contacts.iter().all(|x| x.tenant_id == ta));
+    assert!(
+        store
+            .contacts()
+            .claim_due(a, ob.campaign, t0() + Duration::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         store
             .contacts()
