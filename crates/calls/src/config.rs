@@ -18,6 +18,14 @@ pub struct TrackerConfig {
     /// How many ended legs and calls are remembered, so that stray events arriving after a
     /// call was evicted are dropped instead of starting a phantom call.
     pub tombstones: usize,
+    /// A leg that carries no call id and joins no known call starts a call of its own (an
+    /// inbound call), announced once a second leg joins it or it has lived this long: a park
+    /// pickup channel or an originated leg whose call id arrives a moment later is merged
+    /// into its real call before anyone hears of it.
+    pub orphan_grace: Duration,
+    /// An ended call stays this long after its `Ended` update (late events land in its
+    /// timeline), then [`crate::Tracker::expire`] evicts it.
+    pub ended_linger: Duration,
 }
 
 impl Default for TrackerConfig {
@@ -28,6 +36,8 @@ impl Default for TrackerConfig {
             max_calls: 200_000,
             timeline_limit: 64,
             tombstones: 65_536,
+            orphan_grace: Duration::from_secs(5),
+            ended_linger: Duration::from_secs(10),
         }
     }
 }
@@ -51,6 +61,20 @@ impl TrackerConfig {
     #[must_use]
     pub fn with_max_calls(mut self, max: usize) -> Self {
         self.max_calls = max;
+        self
+    }
+
+    /// Sets [`TrackerConfig::orphan_grace`].
+    #[must_use]
+    pub fn with_orphan_grace(mut self, grace: Duration) -> Self {
+        self.orphan_grace = grace;
+        self
+    }
+
+    /// Sets [`TrackerConfig::ended_linger`].
+    #[must_use]
+    pub fn with_ended_linger(mut self, linger: Duration) -> Self {
+        self.ended_linger = linger;
         self
     }
 

@@ -9,11 +9,21 @@
 )]
 
 mod config;
+mod error;
+mod fold;
+mod ids;
 mod record;
+mod tracker;
 
 pub use config::TrackerConfig;
+pub use error::CallsError;
 pub use record::{
     CallRecord, CallState, CallUpdate, Direction, Disposition, LegRecord, LegStatus, MuteFlags,
     MuteState, ParkOutcome, ParkRecord, Party, PartyDigits, RecordingRecord, TimelineEntry,
     TransferRecord, TransferResult, UpdateKind,
 };
+pub use tracker::Tracker;
+
+/// Comparing records with `testdata/asterisk-22/expected.json` (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod expect;

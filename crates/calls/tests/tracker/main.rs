@@ -1,0 +1,8 @@
+//! The tracker's integration tests: scenario sequences checked against expected.json,
+//! robustness, resync and property tests.
+
+mod props;
+mod robustness;
+mod scenarios;
+mod script;
+mod synth;
