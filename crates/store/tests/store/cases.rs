@@ -2003,3 +2003,60 @@ pub(crate) async fn tracker_records_round_trip(store: Store) {
         t
     );
 }
+
+/// While the database holds the writer up, the bounded queue fills and producers are pushed
+/// back; once it frees, everything queued is written.
+pub(crate) async fn batch_writer_backpressure(store: Store) {
+    let t = tenant(&store, "backpressure").await;
+    let config = BatchConfig {
+        max_rows: 1,
+        max_delay: StdDuration::from_secs(3600),
+        queue_capacity: 1,
+        retry_delay: StdDuration::from_millis(50),
+    };
+    let rows: Vec<CallRow> = (0..3)
+        .map(|i| simple_call(t, t0() + Duration::seconds(i), "ringing", None))
+        .collect();
+    let write = |i: usize| CallWrite::call(rows[i].clone());
+    // Another transaction blocks every call insert of this tenant until it ends.
+    let blocker: Box<dyn std::any::Any + Send> = match store.db() {
+        Db::Sqlite(p) => {
+            let mut tx = p.begin().await.unwrap();
+            sqlx::query("INSERT INTO dnc (tenant_id, phone_number, created_at) VALUES ($1, '+15550000000', $2)")
+                .bind(*t.as_uuid())
+                .bind(t0())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            Box::new(tx)
+        }
+        Db::Postgres(p) => {
+            let mut tx = p.begin().await.unwrap();
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(*t.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            Box::new(tx)
+        }
+    };
+    let writer = BatchWriter::spawn(store.clone(), config);
+    writer.write(write(0)).await.unwrap();
+    // The queue holds one: this returns once the writer took the first (and is now stuck
+    // writing it).
+    writer.write(write(1)).await.unwrap();
+    assert!(matches!(
+        writer.try_write(write(2)),
+        Err(StoreError::WriterFull)
+    ));
+    drop(blocker);
+    writer.write(write(2)).await.unwrap();
+    let stats = writer.shutdown().await.unwrap();
+    assert_eq!(stats.rows, 3);
+    let listed = store
+        .calls()
+        .list(t, &CallFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 3);
+}

@@ -43,6 +43,7 @@ suite!(
     tenant_isolation,
     batch_writer_batches_and_shutdown,
     batch_writer_flush_and_drop,
+    batch_writer_backpressure,
     crash_rolled_back_transaction_then_reapply,
     crash_aborted_writer_then_reapply,
     notify_and_listen,
