@@ -65,30 +65,48 @@ fn exec(url: &str, sql: &str) {
 fn scenario(url: &str) {
     let out = ok(url, &["up"]);
     assert!(out.contains("applying 0001 tenants users"), "{out}");
-    assert!(out.contains("applied  0003"), "{out}");
-    assert!(out.contains("3 migration(s) applied"), "{out}");
-    assert_eq!(status_words(url), ["applied", "applied", "applied"]);
+    assert!(out.contains("applied  0004"), "{out}");
+    assert!(out.contains("4 migration(s) applied"), "{out}");
+    assert_eq!(
+        status_words(url),
+        ["applied", "applied", "applied", "applied"]
+    );
     assert!(ok(url, &["up"]).contains("0 migration(s) applied"));
 
     let out = ok(url, &["down", "2"]);
     assert!(
-        out.contains("reverting 0003") && out.contains("reverted  0002"),
+        out.contains("reverting 0004") && out.contains("reverted  0003"),
         "{out}"
     );
-    assert_eq!(status_words(url), ["applied", "pending", "pending"]);
+    assert_eq!(
+        status_words(url),
+        ["applied", "applied", "pending", "pending"]
+    );
     let out = ok(url, &["down"]);
     assert!(out.contains("1 migration(s) reverted"), "{out}");
-    assert_eq!(status_words(url), ["pending", "pending", "pending"]);
+    assert_eq!(
+        status_words(url),
+        ["applied", "pending", "pending", "pending"]
+    );
+    let out = ok(url, &["down", "9"]);
+    assert!(out.contains("1 migration(s) reverted"), "{out}");
+    assert_eq!(
+        status_words(url),
+        ["pending", "pending", "pending", "pending"]
+    );
     assert!(ok(url, &["redo"]).contains("nothing to redo"));
 
     ok(url, &["up"]);
     let out = ok(url, &["redo"]);
     assert!(
-        out.contains("reverting 0003") && out.contains("applying 0003"),
+        out.contains("reverting 0004") && out.contains("applying 0004"),
         "{out}"
     );
-    assert!(out.contains("migration 0003 redone"), "{out}");
-    assert_eq!(status_words(url), ["applied", "applied", "applied"]);
+    assert!(out.contains("migration 0004 redone"), "{out}");
+    assert_eq!(
+        status_words(url),
+        ["applied", "applied", "applied", "applied"]
+    );
 
     exec(
         url,
@@ -118,7 +136,10 @@ fn scenario(url: &str) {
     assert!(fails(url, &["redo"]).contains("unknown"));
     assert!(fails(url, &["status"]).contains("0042 UNKNOWN"));
     exec(url, "DELETE FROM _sqlx_migrations WHERE version = 42");
-    assert_eq!(status_words(url), ["applied", "applied", "applied"]);
+    assert_eq!(
+        status_words(url),
+        ["applied", "applied", "applied", "applied"]
+    );
 }
 
 #[test]

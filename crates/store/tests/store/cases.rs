@@ -81,7 +81,7 @@ pub(crate) async fn connection_settings(store: Store) {
 pub(crate) async fn migrations_down_redo_up(store: Store) {
     let status = store.migration_status().await.unwrap();
     let versions: Vec<i64> = status.iter().map(|s| s.version).collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     assert!(
         status
             .iter()
@@ -93,24 +93,25 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     );
 
     let mut steps = Vec::new();
-    let reverted = store.migrate_down(1, &mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(reverted, vec![3]);
+    let reverted = store.migrate_down(2, &mut |p| steps.push(p)).await.unwrap();
+    assert_eq!(reverted, vec![4, 3]);
     assert!(matches!(
         steps[0],
-        MigrationProgress::Reverting { version: 3, .. }
+        MigrationProgress::Reverting { version: 4, .. }
     ));
     assert!(matches!(
         steps[1],
-        MigrationProgress::Reverted { version: 3, .. }
+        MigrationProgress::Reverted { version: 4, .. }
     ));
     let status = store.migration_status().await.unwrap();
     assert_eq!(status[2].status, MigrationStatusKind::Pending);
+    assert_eq!(status[1].status, MigrationStatusKind::Applied);
     // The calls table is gone.
     let t = tenant(&store, "m").await;
     assert!(store.calls().get(t, CallId::new_random()).await.is_err());
 
     let applied = store.migrate_up(&mut |_| {}).await.unwrap();
-    assert_eq!(applied, vec![3]);
+    assert_eq!(applied, vec![3, 4]);
     assert!(
         store
             .calls()
@@ -122,15 +123,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
 
     let mut steps = Vec::new();
     let redone = store.migrate_redo(&mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(redone, Some(3));
+    assert_eq!(redone, Some(4));
     assert_eq!(steps.len(), 4, "{steps:?}");
     assert!(matches!(
         steps[3],
-        MigrationProgress::Applied { version: 3, .. }
+        MigrationProgress::Applied { version: 4, .. }
     ));
 
     let reverted = store.migrate_down(10, &mut |_| {}).await.unwrap();
-    assert_eq!(reverted, vec![3, 2, 1]);
+    assert_eq!(reverted, vec![4, 3, 2, 1]);
     let status = store.migration_status().await.unwrap();
     assert!(
         status
@@ -138,7 +139,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
             .all(|s| s.status == MigrationStatusKind::Pending)
     );
     assert_eq!(store.migrate_redo(&mut |_| {}).await.unwrap(), None);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
     tenant(&store, "again").await;
 }
 
