@@ -1,10 +1,81 @@
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 //! The hookflash HTTP + WebSocket API: an axum router with authentication, tenant scoping,
 //! call-control handlers over `CallProvider`, a WebSocket hub fed by the event bus, and an
 //! OpenAPI description generated from the handlers.
 //!
 //! It is a library so that the `api-server` binary, tests and other programs can mount it
-//! in-process.
+//! in-process:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use hookflash_api::{AppState, Config, ProviderRegistry, Settings, bus::EventBus, router};
+//! let config = Config::load(None)?;
+//! let store = hookflash_store::Store::connect(&config.database_url).await?;
+//! store.migrate().await?;
+//! if let Some(pw) = hookflash_api::ensure_default_tenant_and_admin(&store, config.admin_password.clone()).await? {
+//!     println!("admin password (shown once): {pw}");
+//! }
+//! let state = AppState::new(store, ProviderRegistry::new(), EventBus::default(), Settings::from_config(&config));
+//! let app = router(state);
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! # Contracts
+//! - Every request is scoped to the caller's tenant; an id of another tenant (or, for an
+//!   agent, of another agent's call) answers 404, never 403.
+//! - Errors are `{ "error": { "code", "message" } }` with stable codes ([`ApiError::code`]).
+//! - Handlers reach the PBX only through `Arc<dyn CallProvider>`; a command's outcome arrives as
+//!   events (the tracker decides call state), so call controls answer 202.
+//! - `POST /api/v1/calls` records the call as `created` in the store before asking the provider
+//!   to originate; a failed originate closes that record as `failed`.
 
+mod auth;
+mod bootstrap;
 pub mod bus;
+mod config;
+mod error;
+mod extract;
 pub mod listener;
+mod metrics;
+mod openapi;
+mod phone;
+mod probe;
+mod router;
+mod routes;
+mod state;
+mod ws;
+
+pub use auth::{
+    ACCESS_TTL, Caller, Claims, JwtKeys, REFRESH_TTL, Role, TokenPair, authenticate_token,
+};
+pub use bootstrap::{ADMIN_USERNAME, ensure_default_tenant_and_admin};
+pub use config::{
+    AsteriskServer, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, Protocol, TwilioAccount,
+};
+pub use error::{ApiError, ErrorBody, ErrorDetail, Result};
+pub use metrics::Metrics;
+pub use openapi::openapi;
+pub use phone::{normalize_e164, reject_crlf};
+pub use probe::{AmiPing, AriInfo, ProbeReport, ServerProbe, TwilioAccountFetch};
+pub use router::router;
+pub use routes::auth::DEFAULT_TENANT_SLUG;
+pub use state::{AppState, ProviderRegistry, ServerEntry, Settings};
+pub use ws::{CLOSE_TOO_SLOW, SEND_TIMEOUT};
+
+/// Request and response bodies of the API, as they appear in the OpenAPI document.
+pub mod model {
+    pub use crate::routes::agents::{AgentBody, AgentStateBody, AgentStateSel, AgentView};
+    pub use crate::routes::auth::{LoginBody, RefreshBody};
+    pub use crate::routes::calls::{
+        ActionAccepted, CallAccepted, CallDetailView, CallPage, CallView, CreateCall,
+        DispositionBody, DtmfBody, EventView, LegView, ListCalls, MuteBody, ParkBody, PartyBody,
+        PartySel, RecordBody,
+    };
+    pub use crate::routes::health::{Check, Readiness};
+    pub use crate::routes::servers::ServerView;
+    pub use crate::routes::stats::{LiveStats, RangeStats, StatsParams, StatsView};
+    pub use crate::routes::transfers::{CreateTransfer, TransferKindSel, TransferView};
+}

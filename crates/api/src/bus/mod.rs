@@ -1,2 +1,108 @@
 //! The event bus: call and agent-state messages, in-process (tokio broadcast) and across
 //! processes (PostgreSQL LISTEN/NOTIFY).
+//!
+//! Minimal in-process form (written by the api engineer so the WebSocket hub can subscribe);
+//! the services engineer extends it with the cross-process transport.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use hookflash_calls::CallRecord;
+use hookflash_provider::TenantId;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// One message on the bus. Every message names its tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BusMessage {
+    /// A call was created.
+    CallCreated {
+        /// The call's tenant.
+        tenant: TenantId,
+        /// The call's snapshot.
+        record: Box<CallRecord>,
+    },
+    /// A call changed.
+    CallUpdated {
+        /// The call's tenant.
+        tenant: TenantId,
+        /// The call's snapshot.
+        record: Box<CallRecord>,
+    },
+    /// A call ended.
+    CallEnded {
+        /// The call's tenant.
+        tenant: TenantId,
+        /// The call's final snapshot.
+        record: Box<CallRecord>,
+    },
+    /// An agent's state changed.
+    AgentState {
+        /// The agent's tenant.
+        tenant: TenantId,
+        /// The agent.
+        agent_id: Uuid,
+        /// The new state (`offline`, `available`, `paused`, ...).
+        state: String,
+        /// Why the agent paused.
+        pause_reason: Option<String>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+impl BusMessage {
+    /// The tenant the message belongs to.
+    pub fn tenant(&self) -> TenantId {
+        match self {
+            Self::CallCreated { tenant, .. }
+            | Self::CallUpdated { tenant, .. }
+            | Self::CallEnded { tenant, .. }
+            | Self::AgentState { tenant, .. } => *tenant,
+        }
+    }
+
+    /// The call record, for call messages.
+    pub fn record(&self) -> Option<&CallRecord> {
+        match self {
+            Self::CallCreated { record, .. }
+            | Self::CallUpdated { record, .. }
+            | Self::CallEnded { record, .. } => Some(record),
+            Self::AgentState { .. } => None,
+        }
+    }
+}
+
+/// The in-process bus: a bounded tokio broadcast channel; a subscriber that falls behind is
+/// told how many messages it missed (`RecvError::Lagged`).
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<Arc<BusMessage>>,
+}
+
+impl EventBus {
+    /// A bus holding at most `capacity` undelivered messages per subscriber.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Self { tx }
+    }
+
+    /// Sends to every current subscriber; returns how many there were.
+    pub fn publish(&self, msg: BusMessage) -> usize {
+        self.tx.send(Arc::new(msg)).unwrap_or(0)
+    }
+
+    /// A new subscription, receiving messages published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<BusMessage>> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}

@@ -1,0 +1,401 @@
+//! Configuration: one TOML file plus environment overrides; secrets come from the environment.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! database_url = "sqlite://hookflash.db?mode=rwc"
+//! default_region = "US"
+//!
+//! [[asterisk]]
+//! name = "pbx1"
+//! protocol = "ami"          # or "ari"
+//! host = "127.0.0.1"
+//! port = 5038
+//! username = "ami"
+//! secret_env = "PBX1_SECRET" # default: HOOKFLASH_SERVER_PBX1_SECRET
+//!
+//! [[twilio]]
+//! name = "twilio-main"
+//! account_sid = "AC..."
+//! auth_token_env = "TWILIO_MAIN_TOKEN" # default: HOOKFLASH_TWILIO_TWILIO_MAIN_TOKEN
+//! ```
+//!
+//! Environment overrides (applied after the file): `HOOKFLASH_LISTEN`, `HOOKFLASH_DATABASE_URL`,
+//! `HOOKFLASH_DEFAULT_REGION`, `HOOKFLASH_JWT_SECRET`, `HOOKFLASH_ADMIN_PASSWORD`, and per
+//! server the variable named by `secret_env` / `auth_token_env`. Secrets written in the file are
+//! accepted but the environment wins.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{ApiError, Result};
+
+/// The database used when none is configured: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://hookflash.db?mode=rwc";
+/// The listen address used when none is configured.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Which Asterisk interface a server entry speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Asterisk Manager Interface (TCP).
+    Ami,
+    /// Asterisk REST Interface (HTTP + WebSocket).
+    Ari,
+    /// Twilio's REST API.
+    Twilio,
+}
+
+impl Protocol {
+    /// The lowercase name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Ami => "ami",
+            Self::Ari => "ari",
+            Self::Twilio => "twilio",
+        }
+    }
+}
+
+/// One Asterisk server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsteriskServer {
+    /// A unique name (used in `/api/v1/servers/{name}` and in `POST /calls` `server`).
+    pub name: String,
+    /// `ami` or `ari`.
+    pub protocol: Protocol,
+    /// Host name or address.
+    pub host: String,
+    /// Port (default 5038 for AMI, 8088 for ARI).
+    pub port: Option<u16>,
+    /// Login user.
+    pub username: String,
+    /// The secret, if written in the file (the environment variable wins).
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The environment variable holding the secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// TLS to the server.
+    #[serde(default)]
+    pub tls: bool,
+    /// ARI: the Stasis application name.
+    #[serde(default)]
+    pub app: Option<String>,
+}
+
+impl AsteriskServer {
+    /// The port, defaulted by protocol.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.protocol {
+            Protocol::Ari => 8088,
+            _ => 5038,
+        })
+    }
+
+    /// The name of the environment variable that holds this server's secret.
+    pub fn secret_env_name(&self) -> String {
+        self.secret_env
+            .clone()
+            .unwrap_or_else(|| format!("HOOKFLASH_SERVER_{}_SECRET", env_suffix(&self.name)))
+    }
+}
+
+/// One Twilio account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwilioAccount {
+    /// A unique name among all servers.
+    pub name: String,
+    /// The account SID (`AC...`).
+    pub account_sid: String,
+    /// The auth token, if written in the file (the environment variable wins).
+    #[serde(default)]
+    pub auth_token: Option<String>,
+    /// The environment variable holding the auth token.
+    #[serde(default)]
+    pub auth_token_env: Option<String>,
+    /// API base URL (default `https://api.twilio.com`); tests point it at a local server.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The public base URL Twilio calls back (status callbacks, TwiML).
+    #[serde(default)]
+    pub public_url: Option<String>,
+}
+
+impl TwilioAccount {
+    /// The name of the environment variable that holds the auth token.
+    pub fn auth_token_env_name(&self) -> String {
+        self.auth_token_env
+            .clone()
+            .unwrap_or_else(|| format!("HOOKFLASH_TWILIO_{}_TOKEN", env_suffix(&self.name)))
+    }
+}
+
+fn env_suffix(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the api-server listens.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The database (`sqlite://...` or `postgres://...`).
+    #[serde(default = "default_database_url")]
+    pub database_url: String,
+    /// The ISO 3166 region used to read numbers written without a `+` country code.
+    #[serde(default = "default_region")]
+    pub default_region: String,
+    /// The HS256 secret for JWTs (prefer `HOOKFLASH_JWT_SECRET`).
+    #[serde(default)]
+    pub jwt_secret: Option<String>,
+    /// The bootstrap admin password (prefer `HOOKFLASH_ADMIN_PASSWORD`).
+    #[serde(default)]
+    pub admin_password: Option<String>,
+    /// Request body limit in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+    /// Login attempts allowed per IP and username per minute.
+    #[serde(default = "default_login_per_minute")]
+    pub login_attempts_per_minute: u32,
+    /// Asterisk servers.
+    #[serde(default)]
+    pub asterisk: Vec<AsteriskServer>,
+    /// Twilio accounts.
+    #[serde(default)]
+    pub twilio: Vec<TwilioAccount>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_database_url() -> String {
+    DEFAULT_DATABASE_URL.to_owned()
+}
+fn default_region() -> String {
+    "US".to_owned()
+}
+fn default_body_limit() -> usize {
+    64 * 1024
+}
+fn default_login_per_minute() -> u32 {
+    5
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            database_url: default_database_url(),
+            default_region: default_region(),
+            jwt_secret: None,
+            admin_password: None,
+            body_limit: default_body_limit(),
+            login_attempts_per_minute: default_login_per_minute(),
+            asterisk: Vec::new(),
+            twilio: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file at `path` (or starts from defaults when `None`), then applies the
+    /// process environment.
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] when the file cannot be read or parsed, or the result is invalid.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        Self::load_with_env(path, |k| std::env::var(k).ok())
+    }
+
+    /// Like [`Config::load`] with an explicit environment lookup (tests pass a map).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config> {
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ApiError::Config(format!("reading {}: {e}", p.display())))?;
+                Self::from_toml(&text)?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text (no environment applied).
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] with the parser's message.
+    pub fn from_toml(text: &str) -> Result<Config> {
+        toml::from_str(text).map_err(|e| ApiError::Config(e.to_string()))
+    }
+
+    /// Applies environment overrides and fills secrets from their variables.
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] when `HOOKFLASH_LISTEN` is not an address.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        if let Some(v) = env("HOOKFLASH_LISTEN") {
+            self.listen = v
+                .parse()
+                .map_err(|_| ApiError::Config(format!("HOOKFLASH_LISTEN: not an address: {v}")))?;
+        }
+        if let Some(v) = env("HOOKFLASH_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("HOOKFLASH_DEFAULT_REGION") {
+            self.default_region = v;
+        }
+        if let Some(v) = env("HOOKFLASH_JWT_SECRET") {
+            self.jwt_secret = Some(v);
+        }
+        if let Some(v) = env("HOOKFLASH_ADMIN_PASSWORD") {
+            self.admin_password = Some(v);
+        }
+        for server in &mut self.asterisk {
+            if let Some(v) = env(&server.secret_env_name()) {
+                server.secret = Some(v);
+            }
+        }
+        for account in &mut self.twilio {
+            if let Some(v) = env(&account.auth_token_env_name()) {
+                account.auth_token = Some(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks names are unique, protocols fit their section and the region is known.
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] naming the problem.
+    pub fn validate(&self) -> Result<()> {
+        let mut names = HashSet::new();
+        for s in &self.asterisk {
+            if s.protocol == Protocol::Twilio {
+                return Err(ApiError::Config(format!(
+                    "asterisk server {}: protocol must be ami or ari",
+                    s.name
+                )));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(ApiError::Config(format!(
+                    "duplicate server name {}",
+                    s.name
+                )));
+            }
+        }
+        for t in &self.twilio {
+            if !names.insert(t.name.as_str()) {
+                return Err(ApiError::Config(format!(
+                    "duplicate server name {}",
+                    t.name
+                )));
+            }
+        }
+        if crate::phone::parse_region(&self.default_region).is_none() {
+            return Err(ApiError::Config(format!(
+                "default_region: unknown region {}",
+                self.default_region
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_overrides() {
+        let text = r#"
+            listen = "0.0.0.0:9000"
+            default_region = "GB"
+            [[asterisk]]
+            name = "pbx-1"
+            protocol = "ami"
+            host = "10.0.0.1"
+            username = "ami"
+            [[asterisk]]
+            name = "pbx2"
+            protocol = "ari"
+            host = "10.0.0.2"
+            username = "ari"
+            secret_env = "MY_ARI"
+            [[twilio]]
+            name = "tw"
+            account_sid = "AC123"
+        "#;
+        let mut c = Config::from_toml(text).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.asterisk[0].port(), 5038);
+        assert_eq!(c.asterisk[1].port(), 8088);
+        let env = |k: &str| match k {
+            "HOOKFLASH_SERVER_PBX_1_SECRET" => Some("s1".to_owned()),
+            "MY_ARI" => Some("s2".to_owned()),
+            "HOOKFLASH_TWILIO_TW_TOKEN" => Some("tok".to_owned()),
+            "HOOKFLASH_DATABASE_URL" => Some("postgres://x/y".to_owned()),
+            "HOOKFLASH_JWT_SECRET" => Some("jwt".to_owned()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.asterisk[0].secret.as_deref(), Some("s1"));
+        assert_eq!(c.asterisk[1].secret.as_deref(), Some("s2"));
+        assert_eq!(c.twilio[0].auth_token.as_deref(), Some("tok"));
+        assert_eq!(c.database_url, "postgres://x/y");
+        assert_eq!(c.jwt_secret.as_deref(), Some("jwt"));
+        assert_eq!(c.listen.port(), 9000);
+    }
+
+    #[test]
+    fn bad_files_are_refused() {
+        assert!(Config::from_toml("nope = 1").is_err());
+        let dup = r#"
+            [[asterisk]]
+            name = "a"
+            protocol = "ami"
+            host = "h"
+            username = "u"
+            [[twilio]]
+            name = "a"
+            account_sid = "AC1"
+        "#;
+        assert!(Config::from_toml(dup).unwrap().validate().is_err());
+        let c = Config {
+            default_region: "ZZ".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn no_file_gives_defaults() {
+        let c = Config::load_with_env(None, |_| None).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+    }
+}

@@ -1,0 +1,88 @@
+//! Prometheus metrics for the API (the `/metrics` text exposition).
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::state::AppState;
+
+/// The API's metrics in their own registry.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    /// Open WebSocket clients.
+    pub ws_clients: IntGauge,
+    /// WebSocket clients closed for not keeping up.
+    pub ws_slow_closed: IntCounter,
+    /// Failed or refused logins.
+    pub login_failures: IntCounter,
+}
+
+impl Metrics {
+    /// Fresh metrics.
+    // The names and labels are static and valid, the only way these constructors fail.
+    #[allow(clippy::expect_used)]
+    pub(crate) fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "hookflash_api_http_requests_total",
+                "HTTP requests by route and status",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("static metric");
+        let ws_clients = IntGauge::new("hookflash_api_ws_clients", "Open WebSocket clients")
+            .expect("static metric");
+        let ws_slow_closed = IntCounter::new(
+            "hookflash_api_ws_slow_closed_total",
+            "WebSocket clients closed because they could not keep up",
+        )
+        .expect("static metric");
+        let login_failures = IntCounter::new(
+            "hookflash_api_login_failures_total",
+            "Failed or rate-limited logins",
+        )
+        .expect("static metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(ws_clients.clone()),
+            Box::new(ws_slow_closed.clone()),
+            Box::new(login_failures.clone()),
+        ] {
+            registry.register(c).expect("distinct metric names");
+        }
+        Self {
+            registry,
+            requests,
+            ws_clients,
+            ws_slow_closed,
+            login_failures,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// Middleware counting requests by matched route (not raw path: ids would explode the labels).
+pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    state
+        .metrics()
+        .requests
+        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}

@@ -1,0 +1,112 @@
+//! The axum router.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+
+use crate::error::ApiError;
+use crate::routes::{agents, auth, calls, health, servers, stats, transfers};
+use crate::state::AppState;
+use crate::{metrics, openapi, ws};
+
+/// The whole API: mount it in a server, or drive it in-process with `tower::ServiceExt::oneshot`.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the login limiter
+/// sees client addresses.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings().body_limit;
+    let mut r = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/ws", get(ws::ws_handler))
+        .route(
+            "/api/v1/calls",
+            get(calls::list_calls).post(calls::create_call),
+        )
+        .route("/api/v1/users/me/calls", get(calls::list_calls))
+        .route("/api/v1/transfers", post(transfers::create_transfer))
+        .route(
+            "/api/v1/transfers/{id}/complete",
+            put(transfers::complete_transfer),
+        )
+        .route(
+            "/api/v1/transfers/{id}",
+            axum::routing::delete(transfers::cancel_transfer),
+        )
+        .route(
+            "/api/v1/agents",
+            get(agents::list_agents).post(agents::create_agent),
+        )
+        .route(
+            "/api/v1/agents/{id}",
+            get(agents::get_agent)
+                .put(agents::update_agent)
+                .delete(agents::delete_agent),
+        )
+        .route("/api/v1/agents/{id}/state", put(agents::set_agent_state))
+        .route("/api/v1/servers", get(servers::list_servers))
+        .route("/api/v1/servers/{name}/test", post(servers::test_server))
+        .route("/api/v1/stats", get(stats::stats));
+    for prefix in ["/api/v1/calls", "/api/v1/users/me/calls"] {
+        r = r
+            .route(
+                &format!("{prefix}/{{id}}"),
+                get(calls::get_call).delete(calls::hangup_call),
+            )
+            .route(
+                &format!("{prefix}/{{id}}/hold/start"),
+                put(calls::hold_start),
+            )
+            .route(&format!("{prefix}/{{id}}/hold/stop"), put(calls::hold_stop))
+            .route(
+                &format!("{prefix}/{{id}}/mute/start"),
+                put(calls::mute_start),
+            )
+            .route(&format!("{prefix}/{{id}}/mute/stop"), put(calls::mute_stop))
+            .route(
+                &format!("{prefix}/{{id}}/record/start"),
+                put(calls::record_start),
+            )
+            .route(
+                &format!("{prefix}/{{id}}/record/stop"),
+                put(calls::record_stop),
+            )
+            .route(
+                &format!("{prefix}/{{id}}/record/pause"),
+                put(calls::record_pause),
+            )
+            .route(
+                &format!("{prefix}/{{id}}/record/resume"),
+                put(calls::record_resume),
+            )
+            .route(&format!("{prefix}/{{id}}/dtmf"), post(calls::send_dtmf))
+            .route(&format!("{prefix}/{{id}}/park"), post(calls::park_call))
+            .route(
+                &format!("{prefix}/{{id}}/disposition"),
+                put(calls::set_disposition),
+            );
+    }
+    r.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
+    .fallback(not_found)
+    .layer(DefaultBodyLimit::max(body_limit))
+    .with_state(state)
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    axum::Json(openapi::openapi())
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    tracing::debug!(path = %uri.path(), "no route");
+    ApiError::NotFound("route")
+}

@@ -1,0 +1,10 @@
+//! The HTTP handlers, grouped by resource.
+
+pub(crate) mod agents;
+pub(crate) mod auth;
+pub(crate) mod calls;
+pub(crate) mod health;
+pub(crate) mod scope;
+pub(crate) mod servers;
+pub(crate) mod stats;
+pub(crate) mod transfers;

@@ -1,0 +1,295 @@
+//! The WebSocket hub: `/api/v1/ws`.
+//!
+//! Auth: `?token=...` or `Sec-WebSocket-Protocol: bearer, <token>` (the server answers with the
+//! `bearer` subprotocol), checked before the upgrade. Each client gets the bus messages of its
+//! own tenant; an agent only those about their own calls and their own state. An agent also
+//! gets `offer` when an inbound call rings their endpoint, then `answered` or `withdrawn`.
+//!
+//! Heartbeats: a `{"type":"heartbeat"}` text frame and a WebSocket ping every interval.
+//! A client that falls behind the bus (it missed messages) or whose socket does not take a
+//! frame within [`SEND_TIMEOUT`] is closed with code [`CLOSE_TOO_SLOW`]; nothing is buffered
+//! for it beyond the bus's bounded queue.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::Utc;
+use futures::{SinkExt, StreamExt};
+use hookflash_calls::{CallRecord, CallState, Direction};
+use hookflash_provider::CallId;
+use hookflash_store::{Agent, ContactFilter};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+
+use crate::auth::{Caller, authenticate_token, bearer_from_headers};
+use crate::bus::BusMessage;
+use crate::error::{ApiError, ErrorBody, Result};
+use crate::routes::scope::{channel_of_endpoint, my_agent};
+use crate::state::AppState;
+
+/// Close code for a client that cannot keep up (application range, "try again later" meaning).
+pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// How long one frame may take to be accepted by the socket.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Query of `/api/v1/ws`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct WsParams {
+    /// An access token or api key (else the `bearer` subprotocol carries it).
+    pub token: Option<String>,
+}
+
+fn token_from_protocol(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("sec-websocket-protocol")?.to_str().ok()?;
+    let mut parts = v.split(',').map(str::trim);
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("bearer") {
+            return parts.next().map(str::to_owned);
+        }
+    }
+    None
+}
+
+/// Opens the event stream.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "events", params(WsParams),
+    responses((status = 101, description = "Switching to WebSocket"),
+        (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn ws_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<WsParams>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response> {
+    let token = q
+        .token
+        .or_else(|| token_from_protocol(&headers))
+        .or_else(|| bearer_from_headers(&headers))
+        .ok_or(ApiError::Unauthorized)?;
+    let caller = authenticate_token(&state, &token).await?;
+    let agent = my_agent(&state, &caller).await?;
+    let rx = state.bus().subscribe();
+    Ok(upgrade
+        .protocols(["bearer"])
+        .on_upgrade(move |socket| async move {
+            let metrics = state.metrics().clone();
+            metrics.ws_clients.inc();
+            Client::new(state, caller, agent).run(socket, rx).await;
+            metrics.ws_clients.dec();
+        }))
+}
+
+struct Client {
+    state: AppState,
+    caller: Caller,
+    agent: Option<Agent>,
+    offered: HashSet<CallId>,
+}
+
+enum Step {
+    Continue,
+    Close(u16, &'static str),
+}
+
+impl Client {
+    fn new(state: AppState, caller: Caller, agent: Option<Agent>) -> Self {
+        Self {
+            state,
+            caller,
+            agent,
+            offered: HashSet::new(),
+        }
+    }
+
+    fn own_only(&self) -> bool {
+        !self.caller.is_supervisor()
+    }
+
+    fn is_mine(&self, r: &CallRecord) -> bool {
+        let Some(agent) = &self.agent else {
+            return false;
+        };
+        r.agent_endpoint.as_deref() == Some(agent.endpoint.as_str())
+            || r.agent_channel
+                .as_deref()
+                .is_some_and(|c| channel_of_endpoint(c, &agent.endpoint))
+    }
+
+    fn offered_to_me(&self, r: &CallRecord) -> bool {
+        let Some(agent) = &self.agent else {
+            return false;
+        };
+        r.direction == Direction::Inbound
+            && r.offered_to
+                .iter()
+                .any(|c| channel_of_endpoint(c, &agent.endpoint))
+    }
+
+    async fn contact_for(&self, number: &str) -> Option<serde_json::Value> {
+        let region = &self.state.settings().default_region;
+        let e164 = crate::phone::normalize_e164("from", number, region).ok()?;
+        let found = self
+            .state
+            .store()
+            .contacts()
+            .list(
+                self.caller.tenant,
+                &ContactFilter {
+                    phone_number: Some(e164),
+                    limit: Some(1),
+                    ..ContactFilter::default()
+                },
+            )
+            .await
+            .ok()?;
+        found.into_iter().next().map(|c| {
+            json!({
+                "id": c.id.to_string(),
+                "name": c.name,
+                "phone_number": c.phone_number,
+                "attributes": c.attributes,
+            })
+        })
+    }
+
+    /// The frames one bus message becomes for this client.
+    async fn frames(&mut self, msg: &BusMessage) -> Vec<serde_json::Value> {
+        if msg.tenant() != self.caller.tenant {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if let BusMessage::AgentState { agent_id, .. } = msg {
+            let mine = self.agent.as_ref().is_some_and(|a| a.id == *agent_id);
+            if !self.own_only() || mine {
+                out.push(serde_json::to_value(msg).unwrap_or_default());
+            }
+            return out;
+        }
+        let Some(record) = msg.record() else {
+            return out;
+        };
+        // Offers: an inbound call ringing this agent's endpoint.
+        let id = record.call_id;
+        let offered_now = self.offered_to_me(record) && !record.is_ended();
+        let answered_by_me = record.agent_channel.as_deref().is_some_and(|c| {
+            self.agent
+                .as_ref()
+                .is_some_and(|a| channel_of_endpoint(c, &a.endpoint))
+        }) && matches!(
+            record.state,
+            CallState::AgentAnswered | CallState::Connected | CallState::OnHold
+        );
+        if self.offered.contains(&id) {
+            if answered_by_me {
+                self.offered.remove(&id);
+                out.push(json!({"type": "answered", "call_id": id.to_string()}));
+            } else if !offered_now {
+                self.offered.remove(&id);
+                out.push(json!({"type": "withdrawn", "call_id": id.to_string()}));
+            }
+        } else if offered_now && !answered_by_me && self.offered.len() < 1024 {
+            self.offered.insert(id);
+            let contact = match record.from.as_deref() {
+                Some(n) => self.contact_for(n).await,
+                None => None,
+            };
+            out.push(json!({
+                "type": "offer",
+                "call_id": id.to_string(),
+                "caller_number": record.from,
+                "called_number": record.to,
+                "contact": contact,
+            }));
+        }
+        if !self.own_only() || self.is_mine(record) {
+            out.push(serde_json::to_value(msg).unwrap_or_default());
+        }
+        out
+    }
+
+    async fn run(
+        mut self,
+        socket: WebSocket,
+        mut rx: tokio::sync::broadcast::Receiver<Arc<BusMessage>>,
+    ) {
+        let (mut tx, mut incoming) = socket.split();
+        let mut heartbeat = tokio::time::interval(self.state.settings().ws_heartbeat);
+        heartbeat.tick().await;
+        let hello = json!({
+            "type": "hello",
+            "tenant": self.caller.tenant.to_string(),
+            "agent_id": self.agent.as_ref().map(|a| a.id.to_string()),
+        });
+        let mut step = send(&mut tx, hello).await;
+        while matches!(step, Step::Continue) {
+            step = tokio::select! {
+                msg = rx.recv() => match msg {
+                    Ok(m) => {
+                        let mut s = Step::Continue;
+                        for frame in self.frames(&m).await {
+                            s = send(&mut tx, frame).await;
+                            if !matches!(s, Step::Continue) {
+                                break;
+                            }
+                        }
+                        s
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        self.state.metrics().ws_slow_closed.inc();
+                        Step::Close(CLOSE_TOO_SLOW, "client too slow: events were missed")
+                    }
+                    Err(RecvError::Closed) => Step::Close(1001, "server shutting down"),
+                },
+                _ = heartbeat.tick() => {
+                    let s = send(&mut tx, json!({"type": "heartbeat", "at": Utc::now()})).await;
+                    if matches!(s, Step::Continue) {
+                        ping(&mut tx).await
+                    } else {
+                        s
+                    }
+                }
+                frame = incoming.next() => match frame {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    Some(Ok(_)) => Step::Continue,
+                },
+            };
+        }
+        if let Step::Close(code, reason) = step {
+            if code == CLOSE_TOO_SLOW {
+                tracing::info!(tenant = %self.caller.tenant, "closing a slow WebSocket client");
+            }
+            let close = Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }));
+            let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(close)).await;
+        }
+    }
+}
+
+type Tx = futures::stream::SplitSink<WebSocket, Message>;
+
+async fn send(tx: &mut Tx, value: serde_json::Value) -> Step {
+    let text = value.to_string();
+    match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Step::Continue,
+        Ok(Err(_)) => Step::Close(1011, "send failed"),
+        Err(_) => Step::Close(CLOSE_TOO_SLOW, "client too slow: send timed out"),
+    }
+}
+
+async fn ping(tx: &mut Tx) -> Step {
+    match tokio::time::timeout(SEND_TIMEOUT, tx.send(Message::Ping(Vec::new().into()))).await {
+        Ok(Ok(())) => Step::Continue,
+        Ok(Err(_)) => Step::Close(1011, "send failed"),
+        Err(_) => Step::Close(CLOSE_TOO_SLOW, "client too slow: send timed out"),
+    }
+}
