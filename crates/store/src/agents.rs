@@ -212,6 +212,25 @@ impl Agents<'_> {
         )
     }
 
+    /// How many of the tenant's agents are in each state (states with none are left out).
+    ///
+    /// # Errors
+    /// The database's error, or a state the store does not know.
+    pub async fn state_counts(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<(AgentState, i64)>, StoreError> {
+        let sql = "SELECT state, COUNT(*) FROM agents WHERE tenant_id = $1 \
+                   GROUP BY state ORDER BY state";
+        let rows: Vec<(String, i64)> = on_db!(&self.store.db, pool => sqlx::query_as(sql)
+            .bind(*tenant.as_uuid())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(state, n)| Ok((state.parse()?, n)))
+            .collect()
+    }
+
     /// Replaces an agent's editable fields.
     ///
     /// # Errors

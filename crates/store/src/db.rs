@@ -154,6 +154,15 @@ impl Store {
         }
     }
 
+    /// Checks the database answers (for readiness probes).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         on_db!(&self.db, pool => pool.close().await)

@@ -69,6 +69,7 @@ pub(crate) async fn connection_settings(store: Store) {
             assert_eq!(store.dialect(), Dialect::Postgres);
         }
     }
+    store.ping().await.unwrap();
     // Foreign keys are enforced on both: a user of a tenant that does not exist is refused.
     let err = store
         .users()
@@ -472,6 +473,10 @@ pub(crate) async fn agents_and_sessions(store: Store) {
         vec![a.id]
     );
     assert_eq!(agents.list(t, None).await.unwrap().len(), 2);
+    assert_eq!(
+        agents.state_counts(t).await.unwrap(),
+        vec![(AgentState::Available, 1), (AgentState::Offline, 1)]
+    );
 
     let mut edit = new_agent("PJSIP/agent2001");
     edit.display_name = "Renamed".into();
@@ -1440,6 +1445,10 @@ pub(crate) async fn tenant_isolation(store: Store) {
     };
     assert_eq!(store.calls().stats(a, &q).await.unwrap().total, 1);
     assert_eq!(store.calls().live_counts(a).await.unwrap(), vec![]);
+    assert_eq!(
+        store.agents().state_counts(a).await.unwrap(),
+        vec![(AgentState::Available, 1)]
+    );
     let cdrs = store
         .cdrs()
         .by_linkedid(a, "shared-linkedid")
