@@ -10,5 +10,5 @@
 mod ami;
 mod ari;
 
-pub use ami::{AmiProvider, AmiProviderConfig};
+pub use ami::{AmiProvider, AmiProviderConfig, AmiTranslator, OriginateKind};
 pub use ari::{AriProvider, AriProviderConfig, CustomerLeg};

@@ -1,7 +1,10 @@
 //! AmiProvider: call control over the Asterisk Manager Interface.
 
+mod actions;
 mod config;
 mod provider;
+mod translate;
 
 pub use config::AmiProviderConfig;
 pub use provider::AmiProvider;
+pub use translate::{AmiTranslator, OriginateKind};

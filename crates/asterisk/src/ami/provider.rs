@@ -1,30 +1,675 @@
-//! The AMI provider: owns an AMI client and turns its events into leg events.
+//! The AMI provider: owns an AMI client, turns its events into leg events, and sends the
+//! actions behind each [`CallProvider`] command.
 
-use hookflash_ami::AmiClient;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
+use async_trait::async_trait;
+use chrono::Utc;
+use hookflash_ami::{Action, AmiClient, AmiError, ClientEvent, EventStream};
+use hookflash_provider::{
+    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, Capability,
+    DtmfDirection, HangupCause, LegEvent, LegEventKind, LegEventStream, LegId, LegSnapshot,
+    MediaDirection, OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest,
+    TransferId,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::actions;
 use super::config::AmiProviderConfig;
+use super::translate::{AmiTranslator, OriginateKind, message_time};
 
-/// A [`CallProvider`](hookflash_provider::CallProvider) over the Asterisk Manager Interface.
-#[derive(Debug, Clone)]
-pub struct AmiProvider {
+const PROVIDER: &str = "asterisk-ami";
+
+#[derive(Debug)]
+struct Inner {
     client: AmiClient,
     config: AmiProviderConfig,
+    translator: Arc<Mutex<AmiTranslator>>,
+    tx: broadcast::Sender<ProviderEvent>,
+    sync: mpsc::Sender<oneshot::Sender<Result<(), ProviderError>>>,
+}
+
+/// A [`CallProvider`] over the Asterisk Manager Interface.
+///
+/// Legs are channels, identified by their `Uniqueid`. Commands look the channel name up from
+/// the events seen so far, so a leg is known once its `Newchannel` has been read. See the
+/// crate docs for how each command maps to AMI actions.
+#[derive(Debug, Clone)]
+pub struct AmiProvider {
+    inner: Arc<Inner>,
+}
+
+fn lock(m: &Mutex<AmiTranslator>) -> MutexGuard<'_, AmiTranslator> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Maps an AMI error to the provider vocabulary.
+fn provider_error(e: AmiError) -> ProviderError {
+    match e {
+        AmiError::ActionFailed { action, response } => {
+            let message = response.message().unwrap_or("(no message)").to_owned();
+            if message.to_ascii_lowercase().contains("no such channel") {
+                ProviderError::NotFound {
+                    what: format!("channel ({action}: {message})"),
+                }
+            } else {
+                ProviderError::Rejected {
+                    reason: format!("{action}: {message}"),
+                }
+            }
+        }
+        AmiError::NotConnected | AmiError::Closed => ProviderError::NotConnected {
+            provider: PROVIDER.to_owned(),
+        },
+        AmiError::Timeout(d) => ProviderError::Timeout {
+            what: format!("an AMI response ({d:?})"),
+        },
+        AmiError::Authentication { message } => ProviderError::Auth { message },
+        AmiError::HeaderInjection { key }
+        | AmiError::InvalidKey { key }
+        | AmiError::LineTooLong { key, .. } => ProviderError::InvalidRequest {
+            field: key,
+            reason: "not valid in an AMI header".to_owned(),
+        },
+        other => ProviderError::transport(other),
+    }
+}
+
+fn publish(tx: &broadcast::Sender<ProviderEvent>, events: Vec<LegEvent>) {
+    for e in events {
+        // No subscriber is not an error: events are not kept for later subscribers.
+        let _ = tx.send(ProviderEvent::Leg(e));
+    }
 }
 
 impl AmiProvider {
-    /// Connects and logs in to AMI.
-    pub async fn connect(config: AmiProviderConfig) -> Result<Self, hookflash_ami::AmiError> {
-        let (client, _events) = AmiClient::connect(config.ami.clone()).await?;
-        Ok(Self { client, config })
+    /// Connects and logs in to AMI, and starts translating its events.
+    pub async fn connect(config: AmiProviderConfig) -> Result<Self, ProviderError> {
+        let (client, stream) = AmiClient::connect(config.ami.clone())
+            .await
+            .map_err(provider_error)?;
+        let (tx, _) = broadcast::channel(config.event_buffer.max(16));
+        let translator = Arc::new(Mutex::new(AmiTranslator::new()));
+        let (sync, sync_rx) = mpsc::channel(16);
+        let inner = Arc::new(Inner {
+            client,
+            config,
+            translator: translator.clone(),
+            tx: tx.clone(),
+            sync,
+        });
+        let task = Translation {
+            stream,
+            inner: Arc::downgrade(&inner),
+            translator,
+            tx,
+        };
+        tokio::spawn(task.run(sync_rx));
+        Ok(Self { inner })
+    }
+
+    /// Returns once every event Asterisk sent before this call has been translated and
+    /// published (a `Ping` round trip, then the translation queue drained).
+    pub async fn sync(&self) -> Result<(), ProviderError> {
+        let (reply, done) = oneshot::channel();
+        let closed = || ProviderError::NotConnected {
+            provider: PROVIDER.to_owned(),
+        };
+        self.inner.sync.send(reply).await.map_err(|_| closed())?;
+        done.await.map_err(|_| closed())?
     }
 
     /// The configuration this provider was built with.
     pub fn config(&self) -> &AmiProviderConfig {
-        &self.config
+        &self.inner.config
     }
 
-    /// The underlying AMI client.
+    /// The underlying AMI client (for actions the provider does not wrap).
     pub fn client(&self) -> &AmiClient {
-        &self.client
+        &self.inner.client
+    }
+
+    /// The leg of a live channel, by channel name (`PJSIP/agent1001-00000004`).
+    pub fn leg_for_channel(&self, channel: &str) -> Option<LegId> {
+        lock(&self.inner.translator).leg_for_channel(channel)
+    }
+
+    /// A live leg's channel name.
+    pub fn channel_of(&self, leg: &LegId) -> Option<String> {
+        lock(&self.inner.translator)
+            .channel_of(leg)
+            .map(str::to_owned)
+    }
+
+    /// The live legs of a call known so far, oldest first.
+    pub fn legs_of_call(&self, call_id: CallId) -> Vec<LegId> {
+        lock(&self.inner.translator).legs_of_call(call_id)
+    }
+
+    /// The legs bridged with `leg` now.
+    pub fn bridge_peers(&self, leg: &LegId) -> Vec<LegId> {
+        lock(&self.inner.translator).bridge_peers(leg)
+    }
+
+    fn channel(&self, leg: &LegId) -> Result<String, ProviderError> {
+        self.channel_of(leg).ok_or_else(|| ProviderError::NotFound {
+            what: format!("leg {leg}"),
+        })
+    }
+
+    async fn send(&self, action: Action) -> Result<(), ProviderError> {
+        self.inner
+            .client
+            .send(action)
+            .await
+            .map(|_| ())
+            .map_err(provider_error)
+    }
+
+    /// Sends an Async Originate in the background: the outcome arrives as an
+    /// `originate_result` leg event (a refusal too).
+    async fn spawn_originate(
+        &self,
+        call_id: CallId,
+        endpoint: String,
+        action: Action,
+        record: Option<String>,
+    ) -> Result<(), ProviderError> {
+        action.validate().map_err(provider_error)?;
+        if !self.inner.client.is_connected() {
+            return Err(ProviderError::NotConnected {
+                provider: PROVIDER.to_owned(),
+            });
+        }
+        let client = self.inner.client.clone();
+        let translator = self.inner.translator.clone();
+        let tx = self.inner.tx.clone();
+        let options = self.inner.config.mixmonitor_options.clone();
+        let monitor_dir = self.inner.config.monitor_dir.clone();
+        let sender = client.clone();
+        // Unconstrained: tokio's cooperative budget must not make the first poll return
+        // before the action is queued.
+        let mut request = Box::pin(tokio::task::unconstrained(async move {
+            sender.originate_async(action).await
+        }));
+        // One poll queues the action with the connection task (its queue is FIFO even when
+        // full), so Originates go out in the order they were requested; the outcome is
+        // awaited in the background.
+        let first = match futures::poll!(request.as_mut()) {
+            std::task::Poll::Ready(result) => Some(result),
+            std::task::Poll::Pending => None,
+        };
+        tokio::spawn(async move {
+            let result = match first {
+                Some(result) => result,
+                None => request.await,
+            };
+            match result {
+                Ok(resp) => {
+                    let at = message_time(&resp.raw, Utc::now());
+                    let out = lock(&translator).on_originate_response(call_id, &resp, at);
+                    publish(&tx, out);
+                    let answered = resp
+                        .response
+                        .as_ref()
+                        .is_some_and(|r| r.eq_ignore_case("Success"));
+                    let channel = resp.channel.as_ref().map(|c| c.to_str_lossy().into_owned());
+                    let uid = resp
+                        .uniqueid
+                        .as_ref()
+                        .map(|u| u.to_str_lossy().into_owned());
+                    if let (true, Some(file), Some(channel), Some(uid)) =
+                        (answered, record, channel, uid)
+                    {
+                        if let Ok(leg) = LegId::new(uid) {
+                            lock(&translator).note_recording(&leg, format!("{monitor_dir}/{file}"));
+                        }
+                        if let Err(e) = client
+                            .send(actions::mixmonitor(&channel, &file, &options))
+                            .await
+                        {
+                            tracing::warn!(%call_id, error = %e, "MixMonitor at answer failed");
+                        }
+                    }
+                }
+                Err(AmiError::ActionFailed { response, .. }) => {
+                    let message = response.message().unwrap_or("Originate refused").to_owned();
+                    let out = lock(&translator).on_originate_error(
+                        call_id,
+                        &endpoint,
+                        &message,
+                        Utc::now(),
+                    );
+                    publish(&tx, out);
+                }
+                Err(e) => {
+                    // The outcome is unknown (link lost or no answer in time): the call's legs
+                    // tell, and a resync closes what ended meanwhile.
+                    tracing::warn!(%call_id, error = %e, "Originate outcome unknown");
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Picks up a parked call: originates `endpoint` (ringing it for `ring_timeout`) into the
+    /// parking context's `slot`. `pickup_call_id` is the id the new leg carries; the tracker
+    /// ties it to the parked call through `UnParkedCall`.
+    pub async fn pickup_parked(
+        &self,
+        pickup_call_id: CallId,
+        endpoint: &str,
+        slot: &str,
+        ring_timeout: Duration,
+    ) -> Result<(), ProviderError> {
+        lock(&self.inner.translator).expect_originate(pickup_call_id, OriginateKind::ParkPickup);
+        let action = actions::pickup_parked(
+            &self.inner.config,
+            pickup_call_id,
+            endpoint,
+            slot,
+            ring_timeout,
+        );
+        self.spawn_originate(pickup_call_id, endpoint.to_owned(), action, None)
+            .await
+    }
+
+    /// Plays DTMF digits on a leg as if its own party had pressed them (`PlayDTMF` with
+    /// `Receive: true`): the bridge peer hears them and features (transfer codes) see them.
+    pub async fn inject_dtmf(&self, leg: &LegId, digits: &str) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        for digit in digits.chars() {
+            check_digit(digit)?;
+            let action = actions::play_dtmf(&channel, digit, self.inner.config.dtmf_duration, true);
+            self.send(action).await?;
+        }
+        Ok(())
+    }
+
+    fn synth(&self, leg: &LegId, kind: LegEventKind) {
+        let call = lock(&self.inner.translator).call_of(leg);
+        let channel = self.channel_of(leg);
+        let mut ev = LegEvent::new(leg.clone(), Utc::now(), kind);
+        ev.keys.call_id = call;
+        ev.keys.channel = channel;
+        publish(&self.inner.tx, vec![ev]);
+    }
+
+    async fn list_channels(&self) -> Result<Vec<hookflash_ami::Event>, ProviderError> {
+        let (_, events) = self
+            .inner
+            .client
+            .send_list(actions::core_show_channels())
+            .await
+            .map_err(provider_error)?;
+        Ok(events)
+    }
+}
+
+fn check_digit(digit: char) -> Result<(), ProviderError> {
+    if digit.is_ascii_digit() || matches!(digit, '*' | '#' | 'A'..='D' | 'a'..='d') {
+        Ok(())
+    } else {
+        Err(ProviderError::InvalidRequest {
+            field: "digits".to_owned(),
+            reason: format!("{digit:?} is not a DTMF digit"),
+        })
+    }
+}
+
+/// The task reading the client's events: translates them, and resyncs after a reconnect.
+struct Translation {
+    stream: EventStream,
+    inner: Weak<Inner>,
+    translator: Arc<Mutex<AmiTranslator>>,
+    tx: broadcast::Sender<ProviderEvent>,
+}
+
+type SyncRequest = oneshot::Sender<Result<(), ProviderError>>;
+
+impl Translation {
+    async fn run(mut self, mut sync_rx: mpsc::Receiver<SyncRequest>) {
+        let mut syncs_open = true;
+        loop {
+            tokio::select! {
+                item = self.stream.recv() => match item {
+                    Some(item) => self.handle(item).await,
+                    None => break,
+                },
+                req = sync_rx.recv(), if syncs_open => match req {
+                    Some(reply) => {
+                        let result = self.sync().await;
+                        let _ = reply.send(result);
+                    }
+                    None => syncs_open = false,
+                },
+            }
+        }
+    }
+
+    /// The Ping's response comes after every event sent before it, and the client broadcasts
+    /// events as it reads them: once the Ping is answered, draining the stream catches up.
+    async fn sync(&mut self) -> Result<(), ProviderError> {
+        // Only while the provider is alive: the task must not keep the client open.
+        let client = self
+            .inner
+            .upgrade()
+            .map(|i| i.client.clone())
+            .ok_or_else(|| ProviderError::NotConnected {
+                provider: PROVIDER.to_owned(),
+            })?;
+        client
+            .send(Action::new("Ping"))
+            .await
+            .map_err(provider_error)?;
+        drop(client);
+        while let Some(item) = self.stream.try_recv() {
+            self.handle(item).await;
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, item: ClientEvent) {
+        match item {
+            ClientEvent::Event(event) => {
+                let out = lock(&self.translator).on_event(&event, Utc::now());
+                publish(&self.tx, out);
+            }
+            ClientEvent::Disconnected { reason } => {
+                let _ = self.tx.send(ProviderEvent::Disconnected {
+                    reason: reason.to_string(),
+                });
+            }
+            ClientEvent::Reconnected | ClientEvent::Lagged(_) => {
+                if let ClientEvent::Lagged(n) = item {
+                    tracing::warn!(missed = n, "AMI events lost: resyncing");
+                }
+                let Some(client) = self.inner.upgrade().map(|i| i.client.clone()) else {
+                    return;
+                };
+                match client.send_list(actions::core_show_channels()).await {
+                    Ok((_, listing)) => {
+                        let legs = lock(&self.translator).resync(&listing, Utc::now());
+                        let _ = self.tx.send(ProviderEvent::Resynced { legs });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "resync after reconnect failed"),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[async_trait]
+impl CallProvider for AmiProvider {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .native(
+                Capability::Originate,
+                "Async Originate of the agent's endpoint into the outbound context, which dials \
+                 the customer (HOOKFLASH_CALL_ID, DIAL_TIMEOUT, HOOKFLASH_TRUNK variables)",
+            )
+            .native(Capability::Hangup, "Hangup with Cause")
+            .unsupported(
+                Capability::Answer,
+                "AMI has no Answer action: answer in the dialplan",
+            )
+            .native(
+                Capability::BlindTransfer,
+                "BlindTransfer of the transferer's peer, or Redirect of the leg when no \
+                 transferer is given",
+            )
+            .native(
+                Capability::AttendedTransfer,
+                "Atxfer (the features.conf atxfer code); complete = hang up the transferer; \
+                 cancel = hang up the consultation (Local) leg",
+            )
+            .native(
+                Capability::Park,
+                "Park, with the parker called back on timeout",
+            )
+            .emulated(
+                Capability::Hold,
+                "AMI has no hold action: Redirect (with ExtraChannel) moves the held leg to \
+                 music on hold in the hold context and its peer to the wait context; unhold \
+                 bridges them again with the Bridge action",
+            )
+            .native(
+                Capability::Mute,
+                "MuteAudio per direction (Asterisk emits no event: the provider reports it)",
+            )
+            .native(Capability::Dtmf, "PlayDTMF, one action per digit")
+            .native(Capability::Recording, "MixMonitor / StopMixMonitor")
+            .native(
+                Capability::RecordingPause,
+                "MixMonitorMute of both directions",
+            )
+            .native(Capability::Snapshot, "CoreShowChannels")
+    }
+
+    async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
+        if request.agent_endpoint.trim().is_empty() {
+            return Err(ProviderError::InvalidRequest {
+                field: "agent_endpoint".to_owned(),
+                reason: "empty".to_owned(),
+            });
+        }
+        if request.customer_number.trim().is_empty() {
+            return Err(ProviderError::InvalidRequest {
+                field: "customer_number".to_owned(),
+                reason: "empty".to_owned(),
+            });
+        }
+        lock(&self.inner.translator).expect_originate(request.call_id, OriginateKind::AgentFirst);
+        let action = actions::originate(&self.inner.config, &request);
+        let record = request
+            .record
+            .then(|| actions::recording_file(request.call_id, None));
+        self.spawn_originate(
+            request.call_id,
+            request.agent_endpoint.clone(),
+            action,
+            record,
+        )
+        .await
+    }
+
+    async fn hangup(&self, leg: &LegId, cause: Option<HangupCause>) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        self.send(actions::hangup(&channel, cause.map(|c| c.code)))
+            .await
+    }
+
+    async fn answer(&self, _leg: &LegId) -> Result<(), ProviderError> {
+        Err(ProviderError::Unsupported {
+            capability: Capability::Answer,
+            why: "AMI has no Answer action: answer in the dialplan".to_owned(),
+        })
+    }
+
+    async fn blind_transfer(&self, request: BlindTransferRequest) -> Result<(), ProviderError> {
+        let context = request
+            .context
+            .unwrap_or_else(|| self.inner.config.transfer_context.clone());
+        let action = match &request.transferer {
+            Some(transferer) => {
+                actions::blind_transfer(&self.channel(transferer)?, &context, &request.destination)
+            }
+            None => actions::redirect(&self.channel(&request.leg)?, &context, &request.destination),
+        };
+        self.send(action).await
+    }
+
+    async fn start_attended_transfer(
+        &self,
+        request: AttendedTransferRequest,
+    ) -> Result<TransferId, ProviderError> {
+        let context = request
+            .context
+            .unwrap_or_else(|| self.inner.config.transfer_context.clone());
+        let channel = self.channel(&request.transferer)?;
+        self.send(actions::atxfer(&channel, &context, &request.destination))
+            .await?;
+        Ok(TransferId(request.transferer.to_string()))
+    }
+
+    async fn complete_attended_transfer(&self, transfer: &TransferId) -> Result<(), ProviderError> {
+        // Asterisk completes an attended transfer when the transferer hangs up.
+        let transferer = LegId::new(transfer.0.clone()).map_err(|_| ProviderError::NotFound {
+            what: format!("transfer {transfer}"),
+        })?;
+        let channel = self.channel(&transferer)?;
+        self.send(actions::hangup(&channel, Some(16))).await
+    }
+
+    async fn cancel_attended_transfer(&self, transfer: &TransferId) -> Result<(), ProviderError> {
+        // Hanging up the consultation leg returns the transferer to the transferee.
+        let transferer = LegId::new(transfer.0.clone()).map_err(|_| ProviderError::NotFound {
+            what: format!("transfer {transfer}"),
+        })?;
+        let consult = lock(&self.inner.translator)
+            .consult_leg(&transferer)
+            .ok_or_else(|| ProviderError::NotFound {
+                what: format!("consultation leg of transfer {transfer}"),
+            })?;
+        let channel = self.channel(&consult)?;
+        self.send(actions::hangup(&channel, Some(16))).await
+    }
+
+    async fn park(&self, request: ParkRequest) -> Result<(), ProviderError> {
+        let channel = self.channel(&request.leg)?;
+        let parker = match &request.parker {
+            Some(p) => Some(self.channel(p)?),
+            None => None,
+        };
+        let action = actions::park(
+            &channel,
+            parker.as_deref(),
+            request.timeout,
+            request.lot.as_deref(),
+        );
+        self.send(action).await
+    }
+
+    async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {
+        let held = self.channel(leg)?;
+        let peer_leg =
+            self.bridge_peers(leg)
+                .into_iter()
+                .next()
+                .ok_or_else(|| ProviderError::Rejected {
+                    reason: format!("leg {leg} is not bridged: nothing to hold it from"),
+                })?;
+        let peer = self.channel(&peer_leg)?;
+        lock(&self.inner.translator).hold_started(leg, &peer_leg);
+        let config = &self.inner.config;
+        let action = actions::redirect_pair(
+            &held,
+            &config.hold_context,
+            &peer,
+            &config.hold_wait_context,
+        );
+        self.send(action).await
+    }
+
+    async fn unhold(&self, leg: &LegId) -> Result<(), ProviderError> {
+        let pair =
+            lock(&self.inner.translator)
+                .held_pair(leg)
+                .ok_or_else(|| ProviderError::Rejected {
+                    reason: format!("leg {leg} was not put on hold by this provider"),
+                })?;
+        let held = self.channel(leg)?;
+        let peer = LegId::new(pair.peer).map_err(|_| ProviderError::NotFound {
+            what: "held leg's peer".to_owned(),
+        })?;
+        let peer = self.channel(&peer)?;
+        self.send(actions::bridge(&peer, &held)).await
+    }
+
+    async fn mute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        self.send(actions::mute(&channel, direction, true)).await?;
+        self.synth(leg, LegEventKind::Muted { direction });
+        Ok(())
+    }
+
+    async fn unmute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        self.send(actions::mute(&channel, direction, false)).await?;
+        self.synth(leg, LegEventKind::Unmuted { direction });
+        Ok(())
+    }
+
+    async fn send_dtmf(&self, leg: &LegId, digits: &str) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        let duration = self.inner.config.dtmf_duration;
+        for digit in digits.chars() {
+            check_digit(digit)?;
+            self.send(actions::play_dtmf(&channel, digit, duration, false))
+                .await?;
+            // PlayDTMF towards a channel emits no DTMF event.
+            self.synth(
+                leg,
+                LegEventKind::Dtmf {
+                    digit,
+                    direction: DtmfDirection::Sent,
+                    duration_ms: u32::try_from(duration.as_millis()).ok(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn start_recording(&self, request: RecordingRequest) -> Result<String, ProviderError> {
+        let channel = self.channel(&request.leg)?;
+        let file = request
+            .name
+            .clone()
+            .unwrap_or_else(|| actions::recording_file(request.call_id, request.format.as_deref()));
+        let full = if file.starts_with('/') {
+            file.clone()
+        } else {
+            format!("{}/{file}", self.inner.config.monitor_dir)
+        };
+        lock(&self.inner.translator).note_recording(&request.leg, full.clone());
+        let options = &self.inner.config.mixmonitor_options;
+        self.send(actions::mixmonitor(&channel, &file, options))
+            .await?;
+        Ok(full)
+    }
+
+    async fn stop_recording(&self, leg: &LegId, _recording: &str) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        self.send(actions::stop_mixmonitor(&channel)).await
+    }
+
+    async fn pause_recording(&self, leg: &LegId, _recording: &str) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        self.send(actions::mixmonitor_mute(&channel, true)).await
+    }
+
+    async fn resume_recording(&self, leg: &LegId, _recording: &str) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        self.send(actions::mixmonitor_mute(&channel, false)).await
+    }
+
+    fn events(&self) -> LegEventStream {
+        let rx = self.inner.tx.subscribe();
+        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            match rx.recv().await {
+                Ok(e) => Some((e, rx)),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    Some((ProviderEvent::Lagged { missed: n }, rx))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        }))
+    }
+
+    async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
+        let listing = self.list_channels().await?;
+        Ok(lock(&self.inner.translator).snapshot_of(&listing, Utc::now()))
     }
 }
