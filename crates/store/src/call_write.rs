@@ -4,7 +4,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::calls::{CALL_COLS, CallRow, EVENT_COLS, EventRow, LEG_COLS, LegRow};
-use crate::db::{Store, on_db};
+use crate::db::{Dialect, Store, on_db};
 use crate::error::StoreError;
 
 /// One tracker update to persist: the call's latest snapshot, the legs that changed and the
@@ -12,7 +12,12 @@ use crate::error::StoreError;
 ///
 /// Writing is idempotent: the call is upserted by id and its legs by `(call, leg id)`, where a
 /// snapshot with an older call `version` never overwrites a newer one; events are keyed by
-/// `(call, seq)` (a repeated event is ignored). Re-applying writes after a crash therefore creates no duplicates. Legs and events
+/// `(call, seq)` (a repeated event is ignored).
+///
+/// A snapshot does not erase what it does not know: an empty attribution column (agent,
+/// campaign, contact, numbers, DID, server, provider call id, recording, wrap-up) keeps the
+/// stored value, provider `unknown` keeps the stored provider, and `metadata` is merged into
+/// the stored object (keys of the snapshot win). Re-applying writes after a crash therefore creates no duplicates. Legs and events
 /// are stored under the call's tenant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallWrite {
@@ -55,18 +60,43 @@ pub struct WriteStats {
 /// 65535 bound parameters.
 const EVENT_CHUNK: usize = 500;
 
-fn call_upsert_sql() -> String {
+/// Columns the tracker may not know (the API fills them when it places the call): a write
+/// without them keeps what is stored.
+const KEPT_WHEN_NULL: &[&str] = &[
+    "server",
+    "agent_id",
+    "campaign_id",
+    "contact_id",
+    "from_number",
+    "to_number",
+    "did",
+    "provider_call_id",
+    "recording_path",
+    "wrapup_code",
+    "wrapup_notes",
+];
+
+fn call_upsert_sql(dialect: Dialect) -> String {
     let cols = CALL_COLS.join(", ");
     let params: Vec<String> = (1..=CALL_COLS.len()).map(|i| format!("${i}")).collect();
+    let merge_metadata = match dialect {
+        Dialect::Postgres => "calls.metadata || excluded.metadata",
+        Dialect::Sqlite => "json_patch(calls.metadata, excluded.metadata)",
+    };
     let updates: Vec<String> = CALL_COLS
         .iter()
-        .filter(|c| !matches!(**c, "id" | "tenant_id" | "wrapup_code" | "wrapup_notes"))
-        .map(|c| format!("{c} = excluded.{c}"))
+        .filter(|c| !matches!(**c, "id" | "tenant_id"))
+        .map(|c| match *c {
+            c if KEPT_WHEN_NULL.contains(&c) => format!("{c} = COALESCE(excluded.{c}, calls.{c})"),
+            "provider" => "provider = CASE WHEN excluded.provider = 'unknown' \
+                           THEN calls.provider ELSE excluded.provider END"
+                .to_owned(),
+            "metadata" => format!("metadata = {merge_metadata}"),
+            c => format!("{c} = excluded.{c}"),
+        })
         .collect();
     format!(
-        "INSERT INTO calls ({cols}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {}, \
-         wrapup_code = COALESCE(excluded.wrapup_code, calls.wrapup_code), \
-         wrapup_notes = COALESCE(excluded.wrapup_notes, calls.wrapup_notes) \
+        "INSERT INTO calls ({cols}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {} \
          WHERE calls.tenant_id = excluded.tenant_id AND excluded.version >= calls.version",
         params.join(", "),
         updates.join(", ")
@@ -157,13 +187,65 @@ macro_rules! bind_call {
 /// The batch reduced to what must be written: per call the newest snapshot, per leg the last
 /// state, every event (in order).
 struct Plan<'a> {
-    calls: Vec<&'a CallRow>,
+    calls: Vec<CallRow>,
     legs: Vec<(Uuid, i64, &'a LegRow)>,
     events: Vec<(Uuid, &'a EventRow)>,
 }
 
+/// Top-level keys with a null value removed: both databases then merge metadata alike
+/// (SQLite's `json_patch` deletes a key patched with null, PostgreSQL's `||` keeps it).
+fn without_nulls(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// What the database makes of `newer` written over `base`: the upsert's rules, in memory, so
+/// coalescing a batch gives the same row as writing its snapshots one by one.
+fn merged(base: &CallRow, newer: &CallRow) -> CallRow {
+    let mut out = newer.clone();
+    macro_rules! keep {
+        ($($f:ident),*) => { $( if out.$f.is_none() { out.$f.clone_from(&base.$f); } )* };
+    }
+    keep!(
+        server,
+        agent_id,
+        campaign_id,
+        contact_id,
+        from_number,
+        to_number,
+        did,
+        provider_call_id,
+        recording_path,
+        wrapup_code,
+        wrapup_notes
+    );
+    if out.provider == "unknown" {
+        out.provider.clone_from(&base.provider);
+    }
+    if let (serde_json::Value::Object(old), serde_json::Value::Object(new)) =
+        (&base.metadata, &newer.metadata)
+    {
+        let mut m = old.clone();
+        m.extend(
+            new.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        out.metadata = serde_json::Value::Object(m);
+    }
+    out.metadata = without_nulls(&out.metadata);
+    out
+}
+
 fn plan(batch: &[CallWrite]) -> Plan<'_> {
-    let mut calls: Vec<&CallRow> = Vec::new();
+    let mut calls: Vec<CallRow> = Vec::new();
     let mut call_at: HashMap<Uuid, usize> = HashMap::new();
     let mut legs: Vec<(Uuid, i64, &LegRow)> = Vec::new();
     let mut leg_at: HashMap<(Uuid, &str), usize> = HashMap::new();
@@ -171,13 +253,15 @@ fn plan(batch: &[CallWrite]) -> Plan<'_> {
     for w in batch {
         match call_at.get(&w.call.id) {
             Some(&i) => {
-                if w.call.version >= calls[i].version {
-                    calls[i] = &w.call;
+                if w.call.version >= calls[i].version && w.call.tenant_id == calls[i].tenant_id {
+                    calls[i] = merged(&calls[i], &w.call);
                 }
             }
             None => {
                 call_at.insert(w.call.id, calls.len());
-                calls.push(&w.call);
+                let mut first = w.call.clone();
+                first.metadata = without_nulls(&first.metadata);
+                calls.push(first);
             }
         }
         for leg in &w.legs {
@@ -214,7 +298,7 @@ impl Store {
             return Ok(WriteStats::default());
         }
         let plan = plan(batch);
-        let call_sql = call_upsert_sql();
+        let call_sql = call_upsert_sql(self.dialect());
         let leg_sql = leg_upsert_sql();
         let full_chunk_sql = event_insert_sql(EVENT_CHUNK);
         on_db!(&self.db, pool => {
@@ -286,10 +370,17 @@ mod tests {
 
     #[test]
     fn sql_shapes() {
-        let sql = call_upsert_sql();
-        assert!(sql.contains("$41)"));
-        assert!(!sql.contains("id = excluded.id"));
-        assert!(sql.contains("wrapup_code = COALESCE"));
+        for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+            let sql = call_upsert_sql(dialect);
+            assert!(sql.contains("$41)"));
+            assert!(!sql.contains(" id = excluded.id"));
+            assert!(
+                sql.contains("wrapup_code = COALESCE(excluded.wrapup_code, calls.wrapup_code)")
+            );
+            assert!(sql.contains("agent_id = COALESCE"));
+            assert!(sql.contains("state = excluded.state"));
+        }
+        assert!(call_upsert_sql(Dialect::Sqlite).contains("json_patch"));
         let ev = event_insert_sql(2);
         assert!(ev.contains("($8, $9, $10, $11, $12, $13, $14)"));
     }

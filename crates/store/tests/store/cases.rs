@@ -2070,3 +2070,70 @@ pub(crate) async fn batch_writer_backpressure(store: Store) {
         .unwrap();
     assert_eq!(listed.items.len(), 3);
 }
+
+/// The API writes a call when it places it; the tracker's snapshots (which do not know the
+/// agent, campaign or contact) then fill in the state without erasing those.
+pub(crate) async fn tracker_writes_keep_api_fields(store: Store) {
+    let t = tenant(&store, "merge").await;
+    let record = crate::fixtures::tracker_record(Some(t));
+    let mut placed = CallRow::new(
+        record.call_id,
+        t,
+        "outbound",
+        "ari",
+        "created",
+        record.created_at,
+    );
+    placed.agent_id = Some("agent-7".into());
+    placed.campaign_id = Some("camp-7".into());
+    placed.contact_id = Some("contact-7".into());
+    placed.did = Some("+14155550001".into());
+    placed.metadata = serde_json::json!({ "source": "api", "end_reason": "placeholder" });
+    store
+        .write_call(&CallWrite::call(placed.clone()))
+        .await
+        .unwrap();
+
+    // One by one, and coalesced in one batch (fresh call ids), give the same row.
+    let tracker = CallWrite::try_from(&record).unwrap();
+    store.write_call(&tracker).await.unwrap();
+    let one_by_one = store.calls().get(t, record.call_id).await.unwrap().unwrap();
+
+    let mut record2 = record.clone();
+    record2.call_id = CallId::new_random();
+    let mut placed2 = placed.clone();
+    placed2.id = *record2.call_id.as_uuid();
+    let batch = vec![
+        CallWrite::call(placed2),
+        CallWrite::try_from(&record2).unwrap(),
+    ];
+    store.write_calls(&batch).await.unwrap();
+    let coalesced = store
+        .calls()
+        .get(t, record2.call_id)
+        .await
+        .unwrap()
+        .unwrap();
+
+    for row in [&one_by_one, &coalesced] {
+        assert_eq!(row.agent_id.as_deref(), Some("agent-7"));
+        assert_eq!(row.campaign_id.as_deref(), Some("camp-7"));
+        assert_eq!(row.contact_id.as_deref(), Some("contact-7"));
+        assert_eq!(row.did.as_deref(), Some("+14155550001"));
+        assert_eq!(
+            row.provider, "ari",
+            "provider `unknown` keeps the stored one"
+        );
+        assert_eq!(row.state, "ended");
+        assert_eq!(row.to_number.as_deref(), Some("+14155550199"));
+        assert_eq!(row.metadata["source"], "api");
+        assert_eq!(row.metadata["agent_endpoint"], "PJSIP/agent1001");
+        assert_eq!(
+            row.metadata["end_reason"], "placeholder",
+            "a null does not erase"
+        );
+    }
+    let mut a = one_by_one.clone();
+    a.id = coalesced.id;
+    assert_eq!(a, coalesced);
+}

@@ -48,6 +48,7 @@ suite!(
     crash_aborted_writer_then_reapply,
     notify_and_listen,
     tracker_records_round_trip,
+    tracker_writes_keep_api_fields,
 );
 
 #[tokio::test]
