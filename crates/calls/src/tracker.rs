@@ -184,7 +184,8 @@ impl Tombstones {
 #[derive(Debug)]
 pub struct Tracker {
     config: TrackerConfig,
-    calls: HashMap<CallId, Call>,
+    // Boxed: a call is about a kilobyte, and the map keeps spare slots.
+    calls: HashMap<CallId, Box<Call>>,
     by_leg: HashMap<LegId, CallId>,
     by_linkedid: HashMap<String, CallId>,
     by_local: HashMap<String, CallId>,
@@ -658,7 +659,7 @@ impl Tracker {
 
     fn new_call(&mut self, meta: CallMeta, now: DateTime<Utc>) -> CallId {
         let id = meta.call_id;
-        self.calls.insert(id, Call::new(meta, now));
+        self.calls.insert(id, Box::new(Call::new(meta, now)));
         self.live += 1;
         id
     }
