@@ -14,8 +14,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
@@ -31,6 +32,7 @@ use utoipa::IntoParams;
 use crate::auth::{Caller, authenticate_token, bearer_from_headers};
 use crate::bus::BusMessage;
 use crate::error::{ApiError, ErrorBody, Result};
+use crate::extract::ApiQuery;
 use crate::routes::scope::{channel_of_endpoint, my_agent};
 use crate::state::AppState;
 
@@ -66,8 +68,8 @@ fn token_from_protocol(headers: &HeaderMap) -> Option<String> {
 pub(crate) async fn ws_handler(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<WsParams>,
-    upgrade: WebSocketUpgrade,
+    ApiQuery(q): ApiQuery<WsParams>,
+    upgrade: std::result::Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response> {
     let token = q
         .token
@@ -75,6 +77,8 @@ pub(crate) async fn ws_handler(
         .or_else(|| bearer_from_headers(&headers))
         .ok_or(ApiError::Unauthorized)?;
     let caller = authenticate_token(&state, &token).await?;
+    // Credentials first: an unauthenticated request learns nothing, not even upgrade errors.
+    let upgrade = upgrade.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let agent = my_agent(&state, &caller).await?;
     let rx = state.bus().subscribe();
     Ok(upgrade
