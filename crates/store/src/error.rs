@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 /// Everything that can go wrong in the store.
 ///
 /// Database errors are kept as their source so callers can log them; an API should map them to
@@ -75,9 +73,6 @@ pub enum StoreError {
     /// The batch writer's queue is full (only from `try_write`).
     #[error("the batch writer's queue is full")]
     WriterFull,
-    /// Waiting for a database connection took too long.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
 }
 
 impl StoreError {
