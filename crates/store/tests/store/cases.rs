@@ -911,10 +911,11 @@ pub(crate) async fn calls_list_filters_and_pagination(store: Store) {
     let t = tenant(&store, "list").await;
     let mut rows = Vec::new();
     for i in 0..25i64 {
-        // Pairs share a creation time, so the id breaks ties in the keyset.
+        // Pairs share a creation time, so the id breaks ties in the keyset; times mix whole and
+        // fractional seconds, which SQLite compares as RFC 3339 text.
         let mut c = simple_call(
             t,
-            t0() + Duration::seconds(i / 2),
+            t0() + Duration::milliseconds((i / 2) * 1250),
             if i % 5 == 0 { "ringing" } else { "ended" },
             None,
         );
