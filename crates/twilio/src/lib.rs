@@ -1,0 +1,68 @@
+//! [`CallProvider`](hookflash_provider::CallProvider) over Twilio Programmable Voice.
+//!
+//! [`TwilioProvider`] drives calls through Twilio's REST API 2010-04-01 (reqwest, rustls) and
+//! learns what happened to them from Twilio's webhooks, served by [`webhook_router`]. The
+//! api-server merges that router at its root; it must be reachable by Twilio at
+//! [`TwilioConfig::public_base_url`].
+//!
+//! # Calls
+//! An agent-first originate is a CreateCall to the agent (a number, `client:identity` or SIP
+//! URI) whose voice URL, once the agent answers, returns TwiML that dials the customer with the
+//! chosen caller id: `<Dial><Number>` ([`BridgeMode::Dial`]), or a per-call `<Conference>` named
+//! by our call id to which the customer is added as a participant ([`BridgeMode::Conference`],
+//! needed for hold, mute, attended transfer and DTMF). Every leg has status callbacks
+//! (`initiated ringing answered completed`) whose URL carries our call id; legs are also tied by
+//! the parent call SID.
+//!
+//! # Behaviour contracts
+//! - Commands return when Twilio accepted the request; effects arrive as [`LegEvent`]s on
+//!   [`CallProvider::events`](hookflash_provider::CallProvider::events). Twilio sends no
+//!   callback for a redirect (blind transfer), a DTMF play or a recording pause/resume, so those
+//!   events are emitted when Twilio accepts the request.
+//! - CreateCall and CreateParticipant are paced by a token bucket at
+//!   [`TwilioConfig::calls_per_second`]: they queue rather than fail.
+//! - 429 and 5xx answers are retried with exponential backoff honouring `Retry-After`, up to
+//!   [`RetryPolicy::max_attempts`]. Twilio's error JSON is kept in
+//!   [`ProviderError::Rejected`](hookflash_provider::ProviderError) (code and message in the
+//!   reason); 404 / 20404 becomes `NotFound`, 401 / 20003 `Auth`.
+//! - Webhooks are refused with 403 before interpretation when the signature is missing, forged
+//!   or tampered, or when the same delivery was seen within [`TwilioConfig::replay_window`].
+//! - Who hung up is inferred (Twilio does not say): see the crate's `registry` docs; our own
+//!   hangups are `local`.
+//!
+//! [`LegEvent`]: hookflash_provider::LegEvent
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod api;
+mod config;
+mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+mod pacing;
+mod provider;
+mod registry;
+mod replay;
+mod retry;
+mod signature;
+mod twiml;
+mod urls;
+mod webhook;
+
+pub use api::{
+    CallResource, ConferenceResource, Form, ParticipantResource, RecordingResource, TwilioApi,
+};
+pub use config::{
+    BridgeMode, DEFAULT_API_BASE, MachineDetection, RetryPolicy, TwilioConfig, is_sid,
+};
+pub use error::{ApiErrorBody, TwilioError};
+pub use pacing::TokenBucket;
+pub use provider::{BRIDGE_VARIABLE, TwilioProvider, WebhookState};
+pub use registry::Params;
+pub use signature::{
+    SIGNATURE_HEADER, body_sha256_hex, compute_signature, validate_form, validate_json,
+};
+pub use twiml::{Element as TwimlElement, escape as xml_escape, response as twiml_response};
+pub use webhook::webhook_router;

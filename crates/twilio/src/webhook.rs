@@ -1,0 +1,293 @@
+//! The webhooks Twilio calls: voice TwiML, `<Dial>` actions, call status, AMD, recording and
+//! conference callbacks. Every request is checked before anything in it is interpreted: a
+//! missing, forged or tampered `X-Twilio-Signature`, a JSON body that does not match its
+//! `bodySHA256`, or a replay of a request already seen gets 403.
+
+use std::str::FromStr;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::Utc;
+use hookflash_provider::{CallId, LegRole};
+use tokio::time::Instant;
+
+use crate::error::TwilioError;
+use crate::provider::{WebhookState, lock};
+use crate::registry::Params;
+use crate::signature::{SIGNATURE_HEADER, validate_form, validate_json};
+use crate::twiml::{self, Element};
+use crate::urls::{DialPlan, parse_role};
+
+/// Largest webhook body accepted; Twilio's callbacks are a few hundred bytes.
+const MAX_BODY: usize = 64 * 1024;
+
+/// The webhook routes, all under `/twilio/`, for the api-server to merge at its root (the paths
+/// must match the URLs built from [`crate::TwilioConfig::public_base_url`]).
+///
+/// - `POST /twilio/voice/{call_id}`: TwiML for the agent's answered leg.
+/// - `POST /twilio/dial-action/{call_id}`: the end of a `<Dial>`; answers `<Hangup/>`.
+/// - `POST /twilio/status/{call_id}?leg=agent|customer|target`: call progress.
+/// - `POST /twilio/amd/{call_id}`: answering-machine detection result.
+/// - `POST /twilio/recording/{call_id}`: recording status.
+/// - `POST /twilio/conference/{call_id}`: conference join/leave/hold/mute.
+pub fn webhook_router(state: WebhookState) -> Router {
+    Router::new()
+        .route("/twilio/voice/{call_id}", post(voice))
+        .route("/twilio/dial-action/{call_id}", post(dial_action))
+        .route("/twilio/status/{call_id}", post(status))
+        .route("/twilio/amd/{call_id}", post(amd))
+        .route("/twilio/recording/{call_id}", post(recording))
+        .route("/twilio/conference/{call_id}", post(conference))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Checks signature and replay; returns the parameters only for a genuine, new request.
+fn verify(
+    state: &WebhookState,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Params, TwilioError> {
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(TwilioError::SignatureMissing)?;
+    let inner = &state.inner;
+    let path_and_query = uri
+        .0
+        .path_and_query()
+        .map_or_else(|| uri.0.path().to_owned(), |pq| pq.as_str().to_owned());
+    let url = format!(
+        "{}{path_and_query}",
+        inner.config.public_base_url.trim_end_matches('/')
+    );
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
+    let params = if is_json {
+        validate_json(&inner.config.auth_token, &url, body, signature)?;
+        json_params(body)
+    } else {
+        let params = Params::parse(body);
+        validate_form(&inner.config.auth_token, &url, &params.0, signature)?;
+        params
+    };
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| params.get(n))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let key = (
+        signature.to_owned(),
+        field(&["CallSid"]),
+        field(&[
+            "CallStatus",
+            "RecordingStatus",
+            "StatusCallbackEvent",
+            "AnsweredBy",
+            "DialCallStatus",
+        ]),
+        field(&["SequenceNumber", "Timestamp"]),
+    );
+    if !lock(&inner.replay).check(key, Instant::now()) {
+        return Err(TwilioError::Replayed);
+    }
+    Ok(params)
+}
+
+/// A flat JSON object's string and number fields as parameters.
+fn json_params(body: &[u8]) -> Params {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(body) else {
+        return Params::default();
+    };
+    Params(
+        map.into_iter()
+            .filter_map(|(k, v)| match v {
+                serde_json::Value::String(s) => Some((k, s)),
+                serde_json::Value::Number(n) => Some((k, n.to_string())),
+                serde_json::Value::Bool(b) => Some((k, b.to_string())),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+fn forbidden(err: &TwilioError) -> Response {
+    tracing::warn!(error = %err, "refused a Twilio webhook");
+    (StatusCode::FORBIDDEN, "forbidden\n").into_response()
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+fn query_param(uri: &OriginalUri, name: &str) -> Option<String> {
+    form_urlencoded::parse(uri.0.query().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn hangup_twiml() -> Response {
+    xml(twiml::response([Element::new("Hangup")]))
+}
+
+async fn voice(
+    State(state): State<WebhookState>,
+    uri: OriginalUri,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verify(&state, &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(err) => return forbidden(&err),
+    };
+    let plan = DialPlan::from_query(uri.0.query().unwrap_or_default());
+    let (Ok(call_id), Some(plan)) = (CallId::from_str(&call_id), plan) else {
+        tracing::warn!(%call_id, "voice webhook without a usable call id or dial plan");
+        return hangup_twiml();
+    };
+    let inner = &state.inner;
+    let events = inner
+        .registry()
+        .status_callback(call_id, LegRole::Agent, &params, Utc::now());
+    inner.publish(events);
+    let body = inner.agent_twiml(call_id, &plan);
+    if plan.bridge == crate::BridgeMode::Conference {
+        let inner = std::sync::Arc::clone(inner);
+        let agent = params.get("CallSid").map(str::to_owned);
+        tokio::spawn(async move {
+            let _ = inner.add_customer(call_id, agent.as_deref(), &plan).await;
+        });
+    }
+    xml(body)
+}
+
+async fn dial_action(
+    State(state): State<WebhookState>,
+    uri: OriginalUri,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verify(&state, &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(err) => return forbidden(&err),
+    };
+    if let Ok(call_id) = CallId::from_str(&call_id) {
+        let events = state
+            .inner
+            .registry()
+            .dial_action(call_id, &params, Utc::now());
+        state.inner.publish(events);
+    }
+    hangup_twiml()
+}
+
+async fn status(
+    State(state): State<WebhookState>,
+    uri: OriginalUri,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = match verify(&state, &uri, &headers, &body) {
+        Ok(p) => p,
+        Err(err) => return forbidden(&err),
+    };
+    let Ok(call_id) = CallId::from_str(&call_id) else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let role = query_param(&uri, "leg").map_or(LegRole::SecondAgent, |r| parse_role(&r));
+    let events = state
+        .inner
+        .registry()
+        .status_callback(call_id, role, &params, Utc::now());
+    state.inner.publish(events);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+type Translate = fn(
+    &mut crate::registry::Registry,
+    CallId,
+    &Params,
+    chrono::DateTime<Utc>,
+) -> Vec<hookflash_provider::LegEvent>;
+
+fn simple(
+    state: &WebhookState,
+    uri: &OriginalUri,
+    call_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    translate: Translate,
+) -> Response {
+    let params = match verify(state, uri, headers, body) {
+        Ok(p) => p,
+        Err(err) => return forbidden(&err),
+    };
+    if let Ok(call_id) = CallId::from_str(call_id) {
+        let events = translate(&mut state.inner.registry(), call_id, &params, Utc::now());
+        state.inner.publish(events);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn amd(
+    State(state): State<WebhookState>,
+    uri: OriginalUri,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    simple(
+        &state,
+        &uri,
+        &call_id,
+        &headers,
+        &body,
+        crate::registry::Registry::amd_callback,
+    )
+}
+
+async fn recording(
+    State(state): State<WebhookState>,
+    uri: OriginalUri,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    simple(
+        &state,
+        &uri,
+        &call_id,
+        &headers,
+        &body,
+        crate::registry::Registry::recording_callback,
+    )
+}
+
+async fn conference(
+    State(state): State<WebhookState>,
+    uri: OriginalUri,
+    Path(call_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    simple(
+        &state,
+        &uri,
+        &call_id,
+        &headers,
+        &body,
+        crate::registry::Registry::conference_callback,
+    )
+}
