@@ -235,11 +235,13 @@ pub struct CallCursor {
 }
 
 impl CallCursor {
-    /// An opaque text form for clients: `<microseconds>.<uuid>`.
+    /// An opaque text form for clients: `<seconds>_<nanoseconds>.<uuid>` (nanoseconds: SQLite
+    /// keeps whatever precision was written, and the cursor must compare equal to the row).
     pub fn encode(&self) -> String {
         format!(
-            "{}.{}",
-            self.created_at.timestamp_micros(),
+            "{}_{}.{}",
+            self.created_at.timestamp(),
+            self.created_at.timestamp_subsec_nanos(),
             self.id.simple()
         )
     }
@@ -249,10 +251,12 @@ impl CallCursor {
     /// # Errors
     /// [`StoreError::InvalidCursor`].
     pub fn decode(text: &str) -> Result<Self, StoreError> {
-        let (micros, id) = text.split_once('.').ok_or(StoreError::InvalidCursor)?;
-        let micros: i64 = micros.parse().map_err(|_| StoreError::InvalidCursor)?;
+        let (time, id) = text.split_once('.').ok_or(StoreError::InvalidCursor)?;
+        let (secs, nanos) = time.split_once('_').ok_or(StoreError::InvalidCursor)?;
+        let secs: i64 = secs.parse().map_err(|_| StoreError::InvalidCursor)?;
+        let nanos: u32 = nanos.parse().map_err(|_| StoreError::InvalidCursor)?;
         let created_at =
-            DateTime::<Utc>::from_timestamp_micros(micros).ok_or(StoreError::InvalidCursor)?;
+            DateTime::<Utc>::from_timestamp(secs, nanos).ok_or(StoreError::InvalidCursor)?;
         let id = Uuid::parse_str(id).map_err(|_| StoreError::InvalidCursor)?;
         Ok(Self { created_at, id })
     }
@@ -671,11 +675,12 @@ mod tests {
     #[test]
     fn cursor_round_trips() {
         let c = CallCursor {
-            created_at: DateTime::<Utc>::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            created_at: DateTime::<Utc>::from_timestamp(1_700_000_000, 123_456_789).unwrap(),
             id: Uuid::new_v4(),
         };
         assert_eq!(CallCursor::decode(&c.encode()).unwrap(), c);
         assert!(CallCursor::decode("nope").is_err());
-        assert!(CallCursor::decode("12.not-a-uuid").is_err());
+        assert!(CallCursor::decode("12_0.not-a-uuid").is_err());
+        assert!(CallCursor::decode("12.00000000000000000000000000000000").is_err());
     }
 }

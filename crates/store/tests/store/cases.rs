@@ -915,7 +915,7 @@ pub(crate) async fn calls_list_filters_and_pagination(store: Store) {
         // fractional seconds, which SQLite compares as RFC 3339 text.
         let mut c = simple_call(
             t,
-            t0() + Duration::milliseconds((i / 2) * 1250),
+            t0() + Duration::milliseconds((i / 2) * 1250) + Duration::nanoseconds(789),
             if i % 5 == 0 { "ringing" } else { "ended" },
             None,
         );
