@@ -829,6 +829,7 @@ impl Tracker {
         let pos = match call.legs.iter().position(|l| l.leg == ev.leg) {
             Some(p) => p,
             None => {
+                call.legs.reserve_exact(1);
                 call.legs.push(LegInfo {
                     leg: ev.leg.clone(),
                     carries_id: false,
@@ -862,6 +863,7 @@ impl Tracker {
                 call.meta.linkedid = Some(l.clone());
             }
             if !call.linkedids.iter().any(|x| x == l) {
+                call.linkedids.reserve_exact(1);
                 call.linkedids.push(l.clone());
             }
             self.by_linkedid.entry(l.clone()).or_insert(id);
