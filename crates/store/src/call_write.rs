@@ -76,9 +76,30 @@ const KEPT_WHEN_NULL: &[&str] = &[
     "wrapup_notes",
 ];
 
-fn call_upsert_sql(dialect: Dialect) -> String {
+/// Calls per multi-row upsert: 41 columns each.
+const CALL_CHUNK: usize = 100;
+
+/// `($1, ..., $width), ($width+1, ...), ...` for `rows` rows.
+fn values(rows: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * width + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+fn call_upsert_sql(dialect: Dialect, rows: usize) -> String {
     let cols = CALL_COLS.join(", ");
-    let params: Vec<String> = (1..=CALL_COLS.len()).map(|i| format!("${i}")).collect();
     let merge_metadata = match dialect {
         Dialect::Postgres => "calls.metadata || excluded.metadata",
         Dialect::Sqlite => "json_patch(calls.metadata, excluded.metadata)",
@@ -96,9 +117,9 @@ fn call_upsert_sql(dialect: Dialect) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO calls ({cols}) VALUES ({}) ON CONFLICT (id) DO UPDATE SET {} \
+        "INSERT INTO calls ({cols}) VALUES {} ON CONFLICT (id) DO UPDATE SET {} \
          WHERE calls.tenant_id = excluded.tenant_id AND excluded.version >= calls.version",
-        params.join(", "),
+        values(rows, CALL_COLS.len()),
         updates.join(", ")
     )
 }
@@ -116,25 +137,10 @@ fn leg_upsert_sql() -> String {
 }
 
 fn event_insert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO call_events ({EVENT_COLS}) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        let b = r * 7;
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
-    }
-    sql.push_str(" ON CONFLICT (call_id, seq) DO NOTHING");
-    sql
+    format!(
+        "INSERT INTO call_events ({EVENT_COLS}) VALUES {} ON CONFLICT (call_id, seq) DO NOTHING",
+        values(rows, 7)
+    )
 }
 
 /// Binds a [`CallRow`] in [`CALL_COLS`] order.
@@ -298,13 +304,27 @@ impl Store {
             return Ok(WriteStats::default());
         }
         let plan = plan(batch);
-        let call_sql = call_upsert_sql(self.dialect());
+        let dialect = self.dialect();
+        let full_call_sql = call_upsert_sql(dialect, CALL_CHUNK);
         let leg_sql = leg_upsert_sql();
         let full_chunk_sql = event_insert_sql(EVENT_CHUNK);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            for c in &plan.calls {
-                bind_call!(sqlx::query(&call_sql), c).execute(&mut *tx).await?;
+            // One statement per chunk: the calls of a batch are distinct (coalesced), which a
+            // multi-row upsert requires.
+            for chunk in plan.calls.chunks(CALL_CHUNK) {
+                let short_sql;
+                let sql = if chunk.len() == CALL_CHUNK {
+                    &full_call_sql
+                } else {
+                    short_sql = call_upsert_sql(dialect, chunk.len());
+                    &short_sql
+                };
+                let mut q = sqlx::query(sql);
+                for c in chunk {
+                    q = bind_call!(q, c);
+                }
+                q.execute(&mut *tx).await?;
             }
             for (tenant, version, l) in &plan.legs {
                 sqlx::query(&leg_sql)
@@ -371,8 +391,9 @@ mod tests {
     #[test]
     fn sql_shapes() {
         for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-            let sql = call_upsert_sql(dialect);
-            assert!(sql.contains("$41)"));
+            let sql = call_upsert_sql(dialect, 2);
+            assert!(sql.contains("$41), ($42,"));
+            assert!(sql.contains("$82)"));
             assert!(!sql.contains(" id = excluded.id"));
             assert!(
                 sql.contains("wrapup_code = COALESCE(excluded.wrapup_code, calls.wrapup_code)")
@@ -380,7 +401,7 @@ mod tests {
             assert!(sql.contains("agent_id = COALESCE"));
             assert!(sql.contains("state = excluded.state"));
         }
-        assert!(call_upsert_sql(Dialect::Sqlite).contains("json_patch"));
+        assert!(call_upsert_sql(Dialect::Sqlite, 1).contains("json_patch"));
         let ev = event_insert_sql(2);
         assert!(ev.contains("($8, $9, $10, $11, $12, $13, $14)"));
     }

@@ -2138,3 +2138,57 @@ pub(crate) async fn tracker_writes_keep_api_fields(store: Store) {
     a.id = coalesced.id;
     assert_eq!(a, coalesced);
 }
+
+/// A batch larger than one multi-row statement is split and still written whole.
+pub(crate) async fn write_calls_in_chunks(store: Store) {
+    let t = tenant(&store, "chunks").await;
+    let writes: Vec<CallWrite> = (0..250)
+        .map(|i| {
+            let call = simple_call(t, t0() + Duration::seconds(i), "ringing", None);
+            let events = (1..=3)
+                .map(|seq| event(&call, seq, "ringing", call.created_at))
+                .collect();
+            CallWrite {
+                call,
+                legs: Vec::new(),
+                events,
+            }
+        })
+        .collect();
+    let stats = store.write_calls(&writes).await.unwrap();
+    assert_eq!(
+        stats,
+        WriteStats {
+            calls: 250,
+            legs: 0,
+            events: 750
+        }
+    );
+    let listed = store
+        .calls()
+        .list(t, &CallFilter::default(), None, 500)
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 250);
+    for w in [&writes[0], &writes[149], &writes[249]] {
+        let d = store
+            .calls()
+            .get_detail(t, w.call.call_id())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.call, w.call);
+        assert_eq!(d.events.len(), 3);
+    }
+    // Again: nothing changes.
+    store.write_calls(&writes).await.unwrap();
+    assert_eq!(
+        store
+            .calls()
+            .events(t, writes[249].call.call_id())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}

@@ -49,6 +49,7 @@ suite!(
     notify_and_listen,
     tracker_records_round_trip,
     tracker_writes_keep_api_fields,
+    write_calls_in_chunks,
 );
 
 #[tokio::test]
