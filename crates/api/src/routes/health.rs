@@ -42,7 +42,7 @@ pub(crate) async fn healthz() -> &'static str {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let mut checks = Vec::new();
-    let db = tokio::time::timeout(Duration::from_secs(3), state.store().tenants().list()).await;
+    let db = tokio::time::timeout(Duration::from_secs(3), state.store().ping()).await;
     checks.push(match db {
         Ok(Ok(_)) => Check {
             name: "database".to_owned(),

@@ -95,12 +95,14 @@ pub(crate) async fn stats(
         .await?
         .into_iter()
         .collect();
-    let mut agents_by_state = BTreeMap::new();
-    for a in state.store().agents().list(caller.tenant, None).await? {
-        *agents_by_state
-            .entry(a.state.as_str().to_owned())
-            .or_insert(0) += 1;
-    }
+    let agents_by_state = state
+        .store()
+        .agents()
+        .state_counts(caller.tenant)
+        .await?
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_owned(), n))
+        .collect();
     let s = state
         .store()
         .calls()
