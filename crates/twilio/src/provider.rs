@@ -83,8 +83,8 @@ impl Inner {
         }
     }
 
-    fn publish_kind(&self, sid: &str, call_id: CallId, kind: LegEventKind) {
-        let event = self.registry().event(sid, call_id, Utc::now(), kind);
+    fn publish_kind_at(&self, sid: &str, call_id: CallId, at: DateTime<Utc>, kind: LegEventKind) {
+        let event = self.registry().event(sid, call_id, at, kind);
         self.publish(event);
     }
 
@@ -604,10 +604,15 @@ impl CallProvider for TwilioProvider {
                 .note_hangup_request(&agent, Utc::now());
             self.inner.publish(requested);
         }
+        // Stamped before the request: Twilio may report the effects before it answers.
+        let at = Utc::now();
         self.inner.api.update_call(&sid, &form).await?;
-        self.inner.publish_kind(
+        let left = self.inner.registry().unbridge(&sid, call_id, at);
+        self.inner.publish(left);
+        self.inner.publish_kind_at(
             &sid,
             call_id,
+            at,
             LegEventKind::Transferred {
                 kind: TransferKind::Blind,
                 to: Some(request.destination.trim().to_owned()),
@@ -691,6 +696,7 @@ impl CallProvider for TwilioProvider {
             .ok_or_else(|| ProviderError::NotFound {
                 what: format!("transfer {transfer}"),
             })?;
+        let at = Utc::now();
         let conference = self.inner.conference_sid(t.call_id).await?;
         let api = &self.inner.api;
         // The target now ends the call when it leaves; the agent no longer does.
@@ -720,9 +726,10 @@ impl CallProvider for TwilioProvider {
         lock(&self.inner.transfers).remove(&transfer.0);
         self.inner.registry().set_second(t.call_id, &t.target);
         if let Some(customer) = &t.transferee {
-            self.inner.publish_kind(
+            self.inner.publish_kind_at(
                 customer,
                 t.call_id,
+                at,
                 LegEventKind::Transferred {
                     kind: TransferKind::Attended,
                     to: Some(t.destination.clone()),
@@ -741,6 +748,7 @@ impl CallProvider for TwilioProvider {
             .ok_or_else(|| ProviderError::NotFound {
                 what: format!("transfer {transfer}"),
             })?;
+        let at = Utc::now();
         let requested = self
             .inner
             .registry()
@@ -761,9 +769,10 @@ impl CallProvider for TwilioProvider {
                 .api
                 .update_participant(&conference, customer, &vec![("Hold", "false".to_owned())])
                 .await?;
-            self.inner.publish_kind(
+            self.inner.publish_kind_at(
                 customer,
                 t.call_id,
+                at,
                 LegEventKind::Transferred {
                     kind: TransferKind::Attended,
                     to: Some(t.destination.clone()),
@@ -846,6 +855,7 @@ impl CallProvider for TwilioProvider {
                 )
                 .await?;
         }
+        let at = Utc::now();
         let twiml = twiml::response([
             Element::new("Play").attr("digits", digits),
             self.inner.conference_dial(call_id, role, false, ends_call),
@@ -855,9 +865,10 @@ impl CallProvider for TwilioProvider {
             .update_call(&sid, &vec![("Twiml", twiml)])
             .await?;
         for digit in digits.chars().filter(|c| !matches!(c, 'w' | 'W')) {
-            self.inner.publish_kind(
+            self.inner.publish_kind_at(
                 &sid,
                 call_id,
+                at,
                 LegEventKind::Dtmf {
                     digit,
                     direction: DtmfDirection::Sent,
@@ -891,21 +902,23 @@ impl CallProvider for TwilioProvider {
     }
 
     async fn pause_recording(&self, leg: &LegId, recording: &str) -> Result<(), ProviderError> {
+        let at = Utc::now();
         self.update_recording(leg, recording, "paused").await?;
         let known = self.inner.registry().leg(leg.as_str());
         if let Some((call_id, _)) = known {
             self.inner
-                .publish_kind(leg.as_str(), call_id, LegEventKind::RecordingPaused);
+                .publish_kind_at(leg.as_str(), call_id, at, LegEventKind::RecordingPaused);
         }
         Ok(())
     }
 
     async fn resume_recording(&self, leg: &LegId, recording: &str) -> Result<(), ProviderError> {
+        let at = Utc::now();
         self.update_recording(leg, recording, "in-progress").await?;
         let known = self.inner.registry().leg(leg.as_str());
         if let Some((call_id, _)) = known {
             self.inner
-                .publish_kind(leg.as_str(), call_id, LegEventKind::RecordingResumed);
+                .publish_kind_at(leg.as_str(), call_id, at, LegEventKind::RecordingResumed);
         }
         Ok(())
     }

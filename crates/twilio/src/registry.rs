@@ -52,6 +52,8 @@ struct LegInfo {
     created: bool,
     hangup_requested: bool,
     dial_action_seen: bool,
+    /// The `<Dial>` bridge the leg is in (`dial:{parent SID}`), while it is.
+    bridge: Option<String>,
 }
 
 /// What a call is made of, as far as callbacks and our own requests told.
@@ -79,12 +81,24 @@ fn leg_id(sid: &str) -> Option<LegId> {
     LegId::new(sid).ok()
 }
 
-/// Twilio's RFC 2822 `Timestamp`, or `now`.
+/// When a callback happened. Twilio's `Timestamp` (RFC 2822) has whole seconds only and some
+/// callbacks (recording, AMD, `<Dial>` action) have none, so the arrival time `now` is used
+/// when it falls within the stamped second: events keep their arrival order at sub-second
+/// precision. A callback that arrives later than that (Twilio retried it) keeps its own time.
 fn timestamp(params: &Params, now: DateTime<Utc>) -> DateTime<Utc> {
-    params
+    let Some(stamped) = params
         .get("Timestamp")
         .and_then(|t| DateTime::parse_from_rfc2822(t).ok())
-        .map_or(now, |t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc))
+    else {
+        return now;
+    };
+    let late = now - stamped;
+    if late >= chrono::TimeDelta::zero() && late < chrono::TimeDelta::seconds(1) {
+        now
+    } else {
+        stamped
+    }
 }
 
 /// The Q.850 cause closest to a SIP final response code.
@@ -201,6 +215,7 @@ impl Registry {
             created: false,
             hangup_requested: false,
             dial_action_seen: false,
+            bridge: None,
         });
         if leg.parent.is_none() {
             leg.parent = parent.map(str::to_owned);
@@ -464,6 +479,31 @@ impl Registry {
                 },
             ));
         }
+        // A <Dial>led leg that answers is bridged with the leg that dialled it: Twilio says
+        // nothing more, so both sides get a `Bridged` naming the dialler's SID.
+        let parent = self.legs.get(sid).and_then(|l| l.parent.clone());
+        if let Some(parent) =
+            parent.filter(|p| self.legs.get(p).is_some_and(|l| l.phase < Phase::Ended))
+        {
+            let bridge = format!("dial:{parent}");
+            for (leg, with) in [
+                (sid.to_owned(), parent.clone()),
+                (parent.clone(), sid.to_owned()),
+            ] {
+                if let Some(info) = self.legs.get_mut(&leg) {
+                    info.bridge = Some(bridge.clone());
+                }
+                out.extend(self.event(
+                    &leg,
+                    call_id,
+                    at,
+                    LegEventKind::Bridged {
+                        bridge: bridge.clone(),
+                        with: leg_id(&with),
+                    },
+                ));
+            }
+        }
         if let Some(answered_by) = params.get("AnsweredBy") {
             out.extend(self.event(
                 sid,
@@ -487,7 +527,19 @@ impl Registry {
         out: &mut Vec<LegEvent>,
     ) {
         self.set_phase(sid, Phase::Ended);
+        out.extend(self.unbridge(sid, call_id, at));
         out.extend(self.event(sid, call_id, at, LegEventKind::HungUp { cause, side }));
+    }
+
+    /// The leg leaves its `<Dial>` bridge (it hangs up, or is redirected elsewhere).
+    pub(crate) fn unbridge(
+        &mut self,
+        sid: &str,
+        call_id: CallId,
+        at: DateTime<Utc>,
+    ) -> Option<LegEvent> {
+        let bridge = self.legs.get_mut(sid)?.bridge.take()?;
+        self.event(sid, call_id, at, LegEventKind::Unbridged { bridge })
     }
 
     /// Who ended an answered leg. Twilio does not say, so it is inferred: our own request is
@@ -710,7 +762,12 @@ mod tests {
         );
         assert_eq!(
             kinds(&ev),
-            vec![(CUSTOMER, "answered"), (CUSTOMER, "dial_result")]
+            vec![
+                (CUSTOMER, "answered"),
+                (CUSTOMER, "dial_result"),
+                (CUSTOMER, "bridged"),
+                (AGENT, "bridged")
+            ]
         );
         assert!(
             matches!(&ev[1].kind, LegEventKind::DialResult { status: DialStatus::Answer, caller: Some(c) } if c.as_str() == AGENT)
@@ -726,7 +783,7 @@ mod tests {
             now,
         );
         assert!(
-            matches!(&ev[0].kind, LegEventKind::HungUp { side: HangupSide::Remote, cause } if cause.code == 16)
+            matches!(&ev[1].kind, LegEventKind::HungUp { side: HangupSide::Remote, cause } if cause.code == 16)
         );
         reg.dial_action(
             call,
@@ -739,8 +796,9 @@ mod tests {
             &p(&[("CallSid", AGENT), ("CallStatus", "completed")]),
             now,
         );
+        assert_eq!(ev[0].kind.name(), "unbridged");
         assert!(matches!(
-            &ev[0].kind,
+            &ev[1].kind,
             LegEventKind::HungUp {
                 side: HangupSide::Local,
                 ..

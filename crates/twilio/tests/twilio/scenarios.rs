@@ -1,5 +1,6 @@
 //! The conformance scenarios, where Twilio can do them, through provider + webhooks + fake.
 
+use hookflash_calls::{Disposition, Party, TransferResult};
 use hookflash_provider::{
     BlindTransferRequest, CallProvider, Capability, DialStatus, HangupSide, LegEventKind, LegId,
     LegRole, MediaDirection, OriginateOutcome, ProviderError, RecordingRequest, TransferKind,
@@ -30,12 +31,22 @@ async fn answered_then_customer_hangs_up() {
             "answered",
             "originate_result",
             "dialing",
+            "bridged",
+            "unbridged",
             "hung_up"
         ]
     );
     assert_eq!(
         rig.kinds_of(&customer),
-        ["created", "ringing", "answered", "dial_result", "hung_up"]
+        [
+            "created",
+            "ringing",
+            "answered",
+            "dial_result",
+            "bridged",
+            "unbridged",
+            "hung_up"
+        ]
     );
     assert_eq!(rig.hung_up(&customer), Some((16, HangupSide::Remote)));
     assert_eq!(rig.hung_up(&agent), Some((16, HangupSide::Local)));
@@ -60,23 +71,39 @@ async fn answered_then_customer_hangs_up() {
     let cust = rig.fake.call(&customer).unwrap();
     assert_eq!(cust.from, crate::support::CALLER_ID);
     assert_eq!(cust.parent.as_deref(), Some(agent.as_str()));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.hung_up_by, Some(Party::Customer));
+    assert_eq!(record.hangup_cause.as_ref().map(|c| c.code), Some(16));
+    assert_eq!(
+        record.agent_leg.as_ref().map(LegId::as_str),
+        Some(agent.as_str())
+    );
+    assert_eq!(
+        record.customer_leg.as_ref().map(LegId::as_str),
+        Some(customer.as_str())
+    );
+    assert!(record.bridged);
 }
 
 #[tokio::test]
 async fn answered_then_agent_hangs_up() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
-    rig.originate().await;
+    let call_id = rig.originate().await;
     let (agent, customer) = rig.connected().await;
     rig.fake.remote_hangup(&agent).await;
     rig.settle().await;
     assert_eq!(rig.hung_up(&agent), Some((16, HangupSide::Remote)));
     assert_eq!(rig.hung_up(&customer), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.hung_up_by, Some(Party::Agent));
 }
 
 #[tokio::test]
 async fn hangup_through_the_api_is_local() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
-    rig.originate().await;
+    let call_id = rig.originate().await;
     let (agent, customer) = rig.connected().await;
     rig.provider.hangup(&leg(&customer), None).await.unwrap();
     rig.settle().await;
@@ -90,13 +117,16 @@ async fn hangup_through_the_api_is_local() {
         .find(|r| r.method == "POST" && r.path.ends_with(&format!("/Calls/{customer}.json")))
         .unwrap();
     assert_eq!(update.value("Status"), Some("completed"));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.hung_up_by, Some(Party::System));
 }
 
 #[tokio::test]
 async fn agent_no_answer_never_dials_the_customer() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     rig.fake.set_behaviour(AGENT, Behaviour::NoAnswer);
-    rig.originate().await;
+    let call_id = rig.originate().await;
     rig.settle().await;
     let calls = rig.fake.calls();
     assert_eq!(calls.len(), 1, "only the agent leg exists");
@@ -111,13 +141,17 @@ async fn agent_no_answer_never_dials_the_customer() {
         }
     )));
     assert_eq!(rig.hung_up(agent), Some((19, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::AgentNoAnswer));
+    assert_eq!(record.hung_up_by, None);
+    assert!(!record.customer_dialed);
 }
 
 #[tokio::test]
 async fn agent_busy() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     rig.fake.set_behaviour(AGENT, Behaviour::Busy);
-    rig.originate().await;
+    let call_id = rig.originate().await;
     rig.settle().await;
     let agent = rig.leg_sids()[0].clone();
     assert_eq!(rig.fake.calls().len(), 1);
@@ -126,13 +160,16 @@ async fn agent_busy() {
         LegEventKind::OriginateResult { outcome: OriginateOutcome::Failed { reason: Some(5), message: Some(m) } } if m.contains("busy")
     )));
     assert_eq!(rig.hung_up(&agent), Some((17, HangupSide::Remote)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::AgentBusy));
+    assert_eq!(record.hangup_cause.as_ref().map(|c| c.code), Some(17));
 }
 
 #[tokio::test]
 async fn cancel_while_the_agent_rings() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     rig.fake.set_behaviour(AGENT, Behaviour::RingForever);
-    rig.originate().await;
+    let call_id = rig.originate().await;
     let ringing = rig
         .wait_for("agent ringing", |e| e.kind == LegEventKind::Ringing)
         .await;
@@ -149,13 +186,15 @@ async fn cancel_while_the_agent_rings() {
         rig.hung_up(ringing.leg.as_str()),
         Some((16, HangupSide::Local))
     );
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Cancelled));
 }
 
 #[tokio::test]
 async fn customer_busy() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     rig.fake.set_behaviour(CUSTOMER, Behaviour::Busy);
-    rig.originate().await;
+    let call_id = rig.originate().await;
     rig.settle().await;
     let sids = rig.leg_sids();
     let (agent, customer) = (&sids[0], &sids[1]);
@@ -163,13 +202,17 @@ async fn customer_busy() {
         && matches!(&e.kind, LegEventKind::DialResult { status: DialStatus::Busy, caller: Some(c) } if c.as_str() == agent)));
     assert_eq!(rig.hung_up(customer), Some((17, HangupSide::Remote)));
     assert_eq!(rig.hung_up(agent), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Busy));
+    assert_eq!(record.hangup_cause.as_ref().map(|c| c.code), Some(17));
+    assert!(record.agent_answered && record.customer_dialed && !record.bridged);
 }
 
 #[tokio::test]
 async fn customer_no_answer() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     rig.fake.set_behaviour(CUSTOMER, Behaviour::NoAnswer);
-    rig.originate().await;
+    let call_id = rig.originate().await;
     rig.settle().await;
     let sids = rig.leg_sids();
     assert!(rig.seen.iter().any(|e| e.leg.as_str() == sids[1]
@@ -182,6 +225,9 @@ async fn customer_no_answer() {
         )));
     assert_eq!(rig.hung_up(&sids[1]), Some((19, HangupSide::Local)));
     assert_eq!(rig.hung_up(&sids[0]), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::NoAnswer));
+    assert_eq!(record.hangup_cause.as_ref().map(|c| c.code), Some(19));
 }
 
 #[tokio::test]
@@ -189,7 +235,7 @@ async fn customer_unreachable_keeps_the_sip_cause() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     rig.fake
         .set_behaviour(CUSTOMER, Behaviour::Fail { sip_code: 404 });
-    rig.originate().await;
+    let call_id = rig.originate().await;
     rig.settle().await;
     let sids = rig.leg_sids();
     assert!(rig.seen.iter().any(|e| matches!(
@@ -200,6 +246,9 @@ async fn customer_unreachable_keeps_the_sip_cause() {
         }
     )));
     assert_eq!(rig.hung_up(&sids[1]).map(|h| h.0), Some(1));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Failed));
+    assert_eq!(record.hangup_cause.as_ref().map(|c| c.code), Some(1));
 }
 
 #[tokio::test]
@@ -249,12 +298,18 @@ async fn blind_transfer_redirects_the_customer() {
     rig.settle().await;
     assert_eq!(rig.hung_up(&customer), Some((16, HangupSide::Remote)));
     assert_eq!(rig.hung_up(&target_sid), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.transfers.len(), 1);
+    assert_eq!(record.transfers[0].kind, TransferKind::Blind);
+    assert_eq!(record.transfers[0].result, TransferResult::Success);
+    assert_eq!(record.hung_up_by, Some(Party::Customer));
 }
 
 #[tokio::test]
 async fn hold_and_mute_through_the_conference() {
     let mut rig = Rig::start(BridgeMode::Conference).await;
-    rig.originate().await;
+    let call_id = rig.originate().await;
     let (agent, customer) = rig.connected().await;
     rig.wait_for("customer in conference", |e| {
         e.leg.as_str() == customer && matches!(e.kind, LegEventKind::Bridged { .. })
@@ -305,6 +360,12 @@ async fn hold_and_mute_through_the_conference() {
     rig.settle().await;
     assert_eq!(rig.hung_up(&customer), Some((16, HangupSide::Remote)));
     assert_eq!(rig.hung_up(&agent), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.hold_count, 1);
+    assert_eq!(record.held_leg, Some(Party::Customer));
+    assert!(!record.is_on_hold);
+    assert_eq!(record.hung_up_by, Some(Party::Customer));
 }
 
 #[tokio::test]
@@ -420,6 +481,11 @@ async fn attended_transfer_through_the_conference() {
         Some((16, HangupSide::Remote))
     );
     assert_eq!(rig.hung_up(&customer), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.transfers.len(), 1);
+    assert_eq!(record.transfers[0].kind, TransferKind::Attended);
+    assert_eq!(record.transfers[0].result, TransferResult::Success);
 }
 
 #[tokio::test]
@@ -468,7 +534,7 @@ async fn attended_transfer_cancelled() {
 #[tokio::test]
 async fn dtmf_plays_digits_and_rejoins_the_conference() {
     let mut rig = Rig::start(BridgeMode::Conference).await;
-    rig.originate().await;
+    let call_id = rig.originate().await;
     let (agent, customer) = rig.connected().await;
     rig.wait_for("bridged", |e| {
         e.leg.as_str() == customer && matches!(e.kind, LegEventKind::Bridged { .. })
@@ -503,6 +569,9 @@ async fn dtmf_plays_digits_and_rejoins_the_conference() {
         .await
         .unwrap_err();
     assert!(matches!(err, ProviderError::InvalidRequest { .. }));
+    let record = rig.record(call_id);
+    assert_eq!(record.dtmf_sent.customer, "12#");
+    assert!(!record.is_ended());
 }
 
 #[tokio::test]
@@ -580,6 +649,9 @@ async fn originate_with_record_records_from_answer() {
     rig.fake.remote_hangup(&customer).await;
     rig.settle().await;
     assert!(rig.kinds_of(&agent).contains(&"recording_stopped"));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Answered));
+    assert_eq!(record.recordings.len(), 1);
 }
 
 #[tokio::test]

@@ -133,6 +133,31 @@ impl Rig {
         &self.seen
     }
 
+    /// The call's record after every event seen went through the call tracker (and the
+    /// tracker's reorder window has passed), as the api-server would keep it.
+    pub(crate) fn record(&self, call_id: CallId) -> hookflash_calls::CallRecord {
+        use hookflash_calls::{Tracker, TrackerConfig};
+        let mut tracker = Tracker::new(TrackerConfig::default());
+        let first = self.seen.first().map_or_else(chrono::Utc::now, |e| e.at);
+        tracker.register_originate(
+            call_id,
+            TenantId::new_random(),
+            AGENT,
+            CUSTOMER,
+            first - chrono::TimeDelta::seconds(1),
+        );
+        let mut last = first;
+        for event in &self.seen {
+            last = last.max(event.at);
+            tracker.apply(event, event.at);
+        }
+        tracker.expire(last + chrono::TimeDelta::seconds(30));
+        tracker
+            .call(&call_id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no record for {call_id}; saw {:#?}", self.summary()))
+    }
+
     pub(crate) fn summary(&self) -> Vec<String> {
         self.seen
             .iter()
