@@ -219,7 +219,13 @@ impl AmiCodec {
                     continue;
                 }
                 Follows::Headers if end > start && !is_follows_header(&buf[start..end]) => {
-                    self.follows = Follows::Body(start);
+                    if &buf[start..end] == END_COMMAND {
+                        // A command without output.
+                        self.follows = Follows::Done;
+                        self.body = Some((start as u32, start as u32));
+                    } else {
+                        self.follows = Follows::Body(start);
+                    }
                     self.scan = next;
                     continue;
                 }
@@ -440,6 +446,17 @@ mod tests {
                 "Channel  Location\nUptime: 5 s\n\nline after blank"
             );
         }
+    }
+
+    #[test]
+    fn legacy_follows_without_output() {
+        let data =
+            b"Response: Follows\r\nPrivilege: Command\r\n--END COMMAND--\r\n\r\nEvent: X\r\n\r\n";
+        let (frames, errs) = decode_split(data, &[]);
+        assert!(errs.is_empty());
+        let m = msgs(&frames);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].body().unwrap().as_bytes(), b"");
     }
 
     #[test]
