@@ -18,7 +18,11 @@
 //!   older over newer), legs by `(call, leg)`, events by `(call, seq)`.
 //! - Ids are UUIDs (`BLOB` in SQLite, `UUID` in PostgreSQL); times are UTC (`TEXT` RFC 3339 /
 //!   `TIMESTAMPTZ`) at microsecond precision; JSON is `TEXT` / `JSONB`.
-//! - Every query is written once with `$N` placeholders, which both sqlx drivers accept.
+//! - Every query is written once with `$N` placeholders, which both sqlx drivers accept; the
+//!   few dialect differences (metadata merge, `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY) are
+//!   chosen by [`Store::dialect`].
+//! - Tracker snapshots do not erase what they do not know: agent, campaign, contact, numbers,
+//!   DID and wrap-up set by the API survive later tracker writes (see [`CallWrite`]).
 //! - Errors: one [`StoreError`]; database details stay in its source, for logs only.
 
 mod agents;
