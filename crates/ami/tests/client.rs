@@ -436,3 +436,68 @@ async fn random_action_id_prefixes_differ_per_client() {
     };
     assert_ne!(id(0), id(1));
 }
+
+/// A TLS front for the mock: terminates TLS with a self-signed certificate for `localhost`.
+async fn tls_proxy(backend: std::net::SocketAddr) -> (std::net::SocketAddr, rustls::RootCertStore) {
+    use std::sync::Arc;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    (addr, roots)
+}
+
+#[tokio::test]
+async fn tls_login_and_ping() {
+    let t = transcript("login-plain");
+    let server = MockServer::start(vec![t.clone()]).await.unwrap();
+    let (addr, roots) = tls_proxy(server.addr()).await;
+    let mut c = config(&server, "amipass");
+    c.host = "localhost".into();
+    c.port = addr.port();
+    c.tls = Some(hookflash_ami::TlsConfig::with_roots("localhost", roots).unwrap());
+    let (client, _events) = AmiClient::connect(c).await.unwrap();
+    client.send(Action::new("Ping")).await.unwrap();
+    client.send(Action::new("Logoff")).await.unwrap();
+    assert_same_actions(&server.received(0), &t.sends());
+}
+
+#[tokio::test]
+async fn tls_with_an_untrusted_certificate_fails() {
+    let t = transcript("login-plain");
+    let server = MockServer::start(vec![t]).await.unwrap();
+    let (addr, _roots) = tls_proxy(server.addr()).await;
+    let mut c = config(&server, "amipass");
+    c.host = "localhost".into();
+    c.port = addr.port();
+    c.tls = Some(
+        hookflash_ami::TlsConfig::with_roots("localhost", rustls::RootCertStore::empty()).unwrap(),
+    );
+    let err = AmiClient::connect(c).await.unwrap_err();
+    assert!(matches!(err, AmiError::Tls(_)), "{err:?}");
+}
