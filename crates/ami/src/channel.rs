@@ -151,7 +151,7 @@ impl ChannelInfo {
             _ => return None,
         };
         let want = Self::SUFFIXES[i].as_bytes();
-        (want == suffix || want.eq_ignore_ascii_case(suffix)).then_some(i)
+        crate::message::key_eq(want, suffix).then_some(i)
     }
 
     /// `ChannelState` as a number (0 Down ... 6 Up, 5 Ringing).

@@ -181,7 +181,7 @@ impl AmiCodec {
         }
         loop {
             let start = self.scan;
-            let Some(rel) = memchr(b'\n', &buf[start..]) else {
+            let Some(rel) = find_newline(&buf[start..]) else {
                 if buf.len() > self.max_frame {
                     let limit = self.max_frame;
                     let len = buf.len();
@@ -282,6 +282,28 @@ impl AmiCodec {
             self.scan = next;
         }
     }
+}
+
+/// The first `\n` in `hay`. AMI lines are short (about 25 bytes), so a word-at-a-time scan of
+/// the first 64 bytes beats a vectorised search's setup; longer lines go to `memchr`.
+#[inline]
+fn find_newline(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let head = hay.len().min(64);
+    let mut i = 0;
+    while i + 8 <= head {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&hay[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ NL;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr(b'\n', &hay[i..]).map(|p| p + i)
 }
 
 fn is_follows_header(line: &[u8]) -> bool {
@@ -506,6 +528,24 @@ mod tests {
             c.decode_frame(&mut buf),
             Ok(Some(Frame::Message(_)))
         ));
+    }
+
+    #[test]
+    fn find_newline_matches_memchr() {
+        let mut data = vec![b'a'; 200];
+        for pos in 0..200 {
+            data[pos] = b'\n';
+            for start in 0..pos.min(70) {
+                assert_eq!(
+                    find_newline(&data[start..]),
+                    memchr(b'\n', &data[start..]),
+                    "{pos} {start}"
+                );
+            }
+            data[pos] = 0x8a; // high bit set, low bits of '\n'
+            assert_eq!(find_newline(&data), None);
+            data[pos] = b'a';
+        }
     }
 
     #[test]

@@ -134,8 +134,7 @@ impl Message {
     fn find(&self, key: &str) -> Option<&Span> {
         let key = key.as_bytes();
         self.fields.iter().find(|s| {
-            (s.key_end - s.key_start) as usize == key.len()
-                && self.key_of(s).eq_ignore_ascii_case(key)
+            (s.key_end - s.key_start) as usize == key.len() && key_eq(self.key_of(s), key)
         })
     }
 
@@ -223,6 +222,15 @@ impl Message {
         }
         dst.put_slice(b"\r\n");
     }
+}
+
+/// ASCII case-insensitive equality, inlined: keys are short, most differ in the first byte.
+#[inline]
+pub(crate) fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || x.eq_ignore_ascii_case(y))
 }
 
 impl PartialEq for Message {
