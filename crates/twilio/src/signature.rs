@@ -186,3 +186,45 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn params() -> impl Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec(("[A-Za-z]{1,12}", "\\PC{0,16}"), 0..8)
+    }
+
+    proptest! {
+        #[test]
+        fn any_order_of_the_same_parameters_validates(mut ps in params(), seed in any::<u64>()) {
+            let url = "https://hooks.example.com/twilio/status/x?leg=agent";
+            let sig = compute_signature("token", url, &ps);
+            // A deterministic shuffle driven by the seed.
+            let len = ps.len();
+            if len > 1 {
+                for i in 0..len {
+                    let j = usize::try_from(seed.rotate_left(u32::try_from(i).unwrap_or(0)) % len as u64).unwrap_or(0);
+                    ps.swap(i, j);
+                }
+            }
+            prop_assert!(validate_form("token", url, &ps, &sig).is_ok());
+        }
+
+        #[test]
+        fn changing_any_value_breaks_the_signature(ps in params(), idx in any::<usize>(), extra in "[a-z]{1,4}") {
+            prop_assume!(!ps.is_empty());
+            let url = "https://hooks.example.com/twilio/status/x";
+            let sig = compute_signature("token", url, &ps);
+            let mut tampered = ps.clone();
+            let i = idx % tampered.len();
+            tampered[i].1.push_str(&extra);
+            // Only a no-op when the tampered pair duplicates another one exactly.
+            let duplicate = ps.iter().any(|p| *p == tampered[i]);
+            prop_assume!(!duplicate);
+            prop_assert!(validate_form("token", url, &tampered, &sig).is_err());
+        }
+    }
+}

@@ -110,3 +110,23 @@ mod tests {
         assert!(parse("<Nope/>").is_none());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::twiml::{Element, response};
+
+    proptest! {
+        #[test]
+        fn escaped_text_and_attributes_round_trip(text in "\\PC{0,40}", attr in "\\PC{0,40}") {
+            let doc = response([Element::new("Dial")
+                .attr("action", attr.clone())
+                .child(Element::new("Number").text(text.clone()))]);
+            let nodes = parse(&doc).unwrap();
+            prop_assert_eq!(nodes[0].attr("action"), Some(attr.as_str()));
+            prop_assert_eq!(&nodes[0].children[0].text, text.trim());
+        }
+    }
+}

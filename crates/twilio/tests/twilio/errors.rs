@@ -182,3 +182,27 @@ fn error_display_is_useful() {
         "Twilio answered HTTP 400 (code 21201): No 'To' number is specified"
     );
 }
+
+#[tokio::test]
+async fn a_slow_subscriber_is_told_it_lagged() {
+    use futures::StreamExt as _;
+    let rig = Rig::with_config(|mut c| {
+        c.event_capacity = 4;
+        c
+    })
+    .await;
+    let mut slow = rig.provider.events();
+    let call_id = hookflash_provider::CallId::new_random();
+    rig.provider.originate(rig.request(call_id)).await.unwrap();
+    // Every callback is handled (and its events published) before the fake's step ends.
+    rig.fake.settle().await;
+    match slow.next().await {
+        Some(hookflash_provider::ProviderEvent::Lagged { missed }) => assert!(missed > 0),
+        other => panic!("expected Lagged, got {other:?}"),
+    }
+    // After the report, the subscriber continues with the events still buffered.
+    assert!(matches!(
+        slow.next().await,
+        Some(hookflash_provider::ProviderEvent::Leg(_))
+    ));
+}
