@@ -501,3 +501,59 @@ async fn tls_with_an_untrusted_certificate_fails() {
     let err = AmiClient::connect(c).await.unwrap_err();
     assert!(matches!(err, AmiError::Tls(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn dead_peer_is_noticed_by_keepalive() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that logs the client in and then never answers again (a hung Asterisk).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        sock.write_all(b"Asterisk Call Manager/11.0.0\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = sock.read(&mut buf).await.unwrap();
+        let login = String::from_utf8_lossy(&buf[..n]).to_string();
+        let id = login
+            .lines()
+            .find_map(|l| l.strip_prefix("ActionID: "))
+            .unwrap()
+            .to_string();
+        sock.write_all(
+            format!(
+                "Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+        while sock.read(&mut buf).await.map(|n| n > 0).unwrap_or(false) {}
+    });
+    let mut c = AmiConfig::new("127.0.0.1", port, "ami", "amipass");
+    c.keepalive = Some(Duration::from_millis(100));
+    c.ping_timeout = Duration::from_millis(200);
+    c.reconnect.enabled = false;
+    let (client, mut events) = AmiClient::connect(c).await.unwrap();
+    let pending = tokio::spawn({
+        let client = client.clone();
+        async move { client.send(Action::new("CoreStatus")).await }
+    });
+    assert!(matches!(
+        next_lifecycle(&mut events).await,
+        ClientEvent::Connected
+    ));
+    assert!(matches!(
+        next_lifecycle(&mut events).await,
+        ClientEvent::Disconnected {
+            reason: DisconnectReason::KeepaliveTimeout
+        }
+    ));
+    let err = pending.await.unwrap().unwrap_err();
+    assert!(
+        err.is_connection_lost() || matches!(err, AmiError::Closed),
+        "{err:?}"
+    );
+    assert!(!client.is_connected());
+}

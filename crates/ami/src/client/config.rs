@@ -169,3 +169,29 @@ impl fmt::Debug for AmiConfig {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let p = ReconnectPolicy {
+            enabled: true,
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+        };
+        assert_eq!(p.delay(0, 0.0), Duration::from_millis(50));
+        assert_eq!(p.delay(0, 1.0), Duration::from_millis(100));
+        assert_eq!(p.delay(3, 1.0), Duration::from_millis(800));
+        for attempt in [5, 10, 31, u32::MAX] {
+            for r in [0.0, 0.5, 1.0] {
+                let d = p.delay(attempt, r);
+                assert!(
+                    d >= Duration::from_secs(1) && d <= Duration::from_secs(2),
+                    "{attempt} {r} {d:?}"
+                );
+            }
+        }
+    }
+}
