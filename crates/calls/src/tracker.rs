@@ -38,6 +38,9 @@ struct Call {
     first_seen: DateTime<Utc>,
     touched: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
+    /// When (by the driver's clock) the call's legs were first all gone; the `ended` update
+    /// is due a reorder window later. Driver time, so a skewed PBX clock cannot shorten it.
+    ending_since: Option<DateTime<Utc>>,
 }
 
 impl Call {
@@ -56,6 +59,7 @@ impl Call {
             first_seen: now,
             touched: now,
             deadline: None,
+            ending_since: None,
         }
     }
 
@@ -412,7 +416,9 @@ impl Tracker {
                     };
                     let state = call.record.leg(&snap.leg).map(|l| l.state);
                     let bridged = call.record.bridged;
-                    if snap.state == LegState::Up && state.is_some_and(|s| s != LegStatus::Up) {
+                    if snap.state == LegState::Up
+                        && state.is_some_and(|s| !matches!(s, LegStatus::Up | LegStatus::HungUp))
+                    {
                         self.synth(snap, LegEventKind::Answered, now, now, &mut out);
                     }
                     if let (Some(bridge), false) = (&snap.bridge, bridged) {
@@ -563,9 +569,14 @@ impl Tracker {
             announced = true;
             out.push(call.emit(UpdateKind::Created, event.clone()));
         }
+        if !ended {
+            call.ending_since = None;
+        } else if call.ending_since.is_none() {
+            call.ending_since = Some(now);
+        }
         let final_now = ended
             && (call.record.end_reason.is_some()
-                || call.record.ended_at.is_none_or(|end| now >= end + window));
+                || call.ending_since.is_none_or(|since| now >= since + window));
         if final_now {
             call.phase = Phase::Final {
                 evict_at: now + linger,
@@ -587,18 +598,17 @@ impl Tracker {
         }
         let next = match call.phase {
             Phase::Final { evict_at } => Some(evict_at),
-            Phase::Live => {
-                let mut next = call.touched + delta(self.config.max_silence);
-                if !call.confirmed {
-                    next = next.min(call.first_seen + delta(self.config.orphan_grace));
+            // An ending call waits only for its reorder window (never re-armed in the past).
+            Phase::Live => match call.ending_since {
+                Some(since) => Some(since + delta(self.config.reorder_window)),
+                None => {
+                    let mut next = call.touched + delta(self.config.max_silence);
+                    if !call.confirmed {
+                        next = next.min(call.first_seen + delta(self.config.orphan_grace));
+                    }
+                    Some(next)
                 }
-                if call.record.state == CallState::Ended
-                    && let Some(end) = call.record.ended_at
-                {
-                    next = next.min(end + delta(self.config.reorder_window));
-                }
-                Some(next)
-            }
+            },
         };
         call.deadline = next;
         if let Some(t) = next {
