@@ -505,3 +505,52 @@ fn records_serialise_in_snake_case_and_round_trip() {
     assert_eq!(&back, r);
     let _ = Unknown;
 }
+
+#[test]
+fn a_pbx_clock_far_ahead_neither_loops_nor_delays_the_end_past_the_window() {
+    // The driver's clock is an hour behind the provider's timestamps.
+    let script = script_for("ami", "originate-answered").unwrap();
+    let skew = TimeDelta::hours(1);
+    let mut tracker = Tracker::new(config().with_max_silence(Duration::from_secs(60)));
+    let mut now = None;
+    for e in script.events() {
+        let n = e.at - skew;
+        tracker.apply(&e, n);
+        now = Some(n);
+    }
+    let now = now.unwrap();
+    let due = tracker.poll_timeout().unwrap();
+    assert_eq!(
+        due,
+        now + TimeDelta::from_std(config().reorder_window).unwrap()
+    );
+    let updates = tracker.expire(due);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].kind, UpdateKind::Ended);
+    assert_eq!(updates[0].record.disposition, Some(Disposition::Answered));
+}
+
+#[test]
+fn registering_after_the_first_events_keeps_one_call() {
+    let call = "ea9d2b98-36ec-45fd-a8df-d93e92948875";
+    let script = script_for("ami", "originate-answered").unwrap();
+    let events = script.events();
+    let mut tracker = Tracker::new(config());
+    for e in &events[..4] {
+        tracker.apply(e, e.at);
+    }
+    let late = events[3].at;
+    let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(7));
+    let updates = tracker.register_originate(
+        call.parse().unwrap(),
+        tenant,
+        "PJSIP/agent1001",
+        "5551204005",
+        late,
+    );
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].kind, UpdateKind::Updated);
+    assert_eq!(updates[0].record.tenant, Some(tenant));
+    assert_eq!(updates[0].record.created_at, events[0].at);
+    assert_eq!(tracker.len(), 1);
+}
