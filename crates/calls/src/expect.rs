@@ -2,7 +2,7 @@
 //! crate's scenario tests and the providers' conformance suites.
 //!
 //! `expected.json` lists, per fixture, the calls a tracker must produce, each with only the
-//! fields that matter for it. [`check_calls`] finds the record for every listed call and
+//! fields that matter for it. [`check_calls`](crate::expect::check_calls) finds the record for every listed call and
 //! compares exactly those fields. Field names follow expected.json; where they differ from
 //! [`CallRecord`]'s, the mapping is: `holds` → `hold_count`, `agent_channel_id` → `agent_leg`,
 //! `customer_channel_id` → `customer_leg`, `hangup_cause` → `hangup_cause.code`,
