@@ -1761,8 +1761,9 @@ pub(crate) async fn batch_writer_flush_and_drop(store: Store) {
         writer.write(w).await.unwrap();
     }
     drop(writer);
+    // The dropped writer flushes in the background: wait for it (up to 20 s under load).
     let mut found = None;
-    for _ in 0..200 {
+    for _ in 0..800 {
         found = store.calls().get(t, other_id).await.unwrap();
         if found.as_ref().is_some_and(|c| c.version == 3) {
             break;
