@@ -554,3 +554,10 @@ fn registering_after_the_first_events_keeps_one_call() {
     assert_eq!(updates[0].record.created_at, events[0].at);
     assert_eq!(tracker.len(), 1);
 }
+
+#[test]
+fn the_tracker_and_its_updates_can_cross_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Tracker>();
+    assert_send_sync::<hookflash_calls::CallUpdate>();
+}
