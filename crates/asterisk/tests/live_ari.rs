@@ -1,0 +1,319 @@
+//! Live tests of AriProvider against the real Asterisk 22 peer (`scripts/asterisk-peer/`) and
+//! its sipp phones: agent-first calls acted out for real, the provider's `LegEvent`s fed to
+//! the tracker, and the records checked for what the phones did (disposition, who hung up,
+//! causes, hold, mute, DTMF, recording).
+//!
+//! They run when `HOOKFLASH_LIVE_ASTERISK` names the peer's host (scripts/test.sh sets it), one
+//! at a time (nextest's `asterisk-peer` group; a lock inside this binary for plain `cargo test`).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use hookflash_ari::Client;
+use hookflash_asterisk::{AriProvider, AriProviderConfig};
+use hookflash_calls::{CallRecord, CallState, Disposition, Party, Tracker, TrackerConfig};
+use hookflash_provider::{
+    CallId, CallProvider, LegId, MediaDirection, OriginateRequest, ProviderEvent, RecordingRequest,
+    TenantId,
+};
+
+static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Our own application, so that other engineers' ARI apps on the same peer are not replaced.
+const APP: &str = "hookflash-provider-live";
+
+fn live_host(test: &str) -> Option<String> {
+    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
+        Ok(h) if !h.is_empty() => Some(h),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: HOOKFLASH_LIVE_ASTERISK must be set in CI"
+            );
+            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
+            None
+        }
+    }
+}
+
+fn peer_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/asterisk-peer"
+    ))
+}
+
+/// A sipp phone, stopped (by PID) when dropped.
+struct Phone(u32);
+
+impl Phone {
+    fn start(role: &str, scenario: &str) -> Self {
+        let out = Command::new("bash")
+            .arg(peer_dir().join("phone.sh"))
+            .args([role, scenario])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "phone.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Phone(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.to_string()).status();
+    }
+}
+
+/// ARI stores recordings in `astspooldir/recording`, which the peer kit's chroot lacks (Asterisk
+/// then answers a bridge record with 500): create it with the spool directory's owner when the
+/// peer runs locally.
+fn ensure_recording_dir() {
+    let root = std::env::var("ASTERISK_PEER_ROOT")
+        .unwrap_or_else(|_| "/var/tmp/hookflash-asterisk-peer".to_owned());
+    let spool = PathBuf::from(root).join("var/spool/asterisk");
+    if spool.is_dir() && !spool.join("recording").is_dir() {
+        let status = Command::new("bash")
+            .arg("-c")
+            .arg(r#"install -d -m 0750 -o "$(stat -c %u "$0")" -g "$(stat -c %g "$0")" "$0/recording""#)
+            .arg(&spool)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "could not create {}/recording",
+            spool.display()
+        );
+    }
+}
+
+/// A provider on the live peer, with its events fed to a tracker.
+struct Live {
+    provider: AriProvider,
+    tracker: Arc<Mutex<Tracker>>,
+    _phones: Vec<Phone>,
+}
+
+impl Live {
+    async fn start(host: &str, agent_scenario: &str) -> Self {
+        ensure_recording_dir();
+        // Phones first: a call must not find them missing.
+        let phones = vec![
+            Phone::start("agent1001", agent_scenario),
+            Phone::start("customer", "customer-uas.xml"),
+        ];
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let client = Client::builder(format!("http://{host}:8088/ari"), "ari", "aripass")
+            .build()
+            .unwrap();
+        let provider = AriProvider::connect(client, AriProviderConfig::new(APP))
+            .await
+            .unwrap();
+        let tracker = Arc::new(Mutex::new(Tracker::new(TrackerConfig::default())));
+        let mut events = provider.events();
+        let t = tracker.clone();
+        tokio::spawn(async move {
+            while let Some(e) = events.next().await {
+                if std::env::var_os("HOOKFLASH_LIVE_DEBUG").is_some() {
+                    println!("{e:?}");
+                }
+                if let ProviderEvent::Leg(ev) = e {
+                    t.lock().unwrap().apply(&ev, ev.at);
+                }
+            }
+        });
+        Live {
+            provider,
+            tracker,
+            _phones: phones,
+        }
+    }
+
+    async fn originate(&self, number: &str, customer_ring: Duration) -> CallId {
+        let call_id = CallId::new_random();
+        let mut req =
+            OriginateRequest::new(call_id, TenantId::new_random(), "PJSIP/agent1001", number);
+        req.caller_id = Some("18005550100".into());
+        req.caller_name = Some("Hookflash Outbound".into());
+        req.customer_ring_timeout = customer_ring;
+        self.tracker.lock().unwrap().register_originate(
+            call_id,
+            req.tenant,
+            req.agent_endpoint.clone(),
+            number,
+            chrono::Utc::now(),
+        );
+        self.provider.originate(req).await.unwrap();
+        call_id
+    }
+
+    fn record(&self, id: &CallId) -> Option<CallRecord> {
+        self.tracker.lock().unwrap().call(id).cloned()
+    }
+
+    /// Waits (up to `secs`) until the record satisfies `done`.
+    async fn until(
+        &self,
+        id: &CallId,
+        secs: u64,
+        done: impl Fn(&CallRecord) -> bool,
+    ) -> CallRecord {
+        for _ in 0..secs * 10 {
+            if let Some(r) = self.record(id)
+                && done(&r)
+            {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "call {id}: condition not reached; record: {:#?}",
+            self.record(id)
+        );
+    }
+
+    async fn ended(&self, id: &CallId) -> CallRecord {
+        // Let the last events (the other leg's hangup, the bridge) arrive, then check.
+        let r = self.until(id, 60, |r| r.state == CallState::Ended).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.record(id).unwrap_or(r)
+    }
+}
+
+fn legs(r: &CallRecord) -> (LegId, LegId) {
+    (
+        r.agent_leg.clone().unwrap(),
+        r.customer_leg.clone().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_answered_customer_hangs_up() {
+    let Some(host) = live_host("live_ari_answered_customer_hangs_up") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // Customer answers after 2 s and hangs up after 4 s of talk.
+    let id = live.originate("5551204601", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert!(r.bridged);
+    assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(16));
+    assert!(r.talk_secs >= 3, "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_customer_busy() {
+    let Some(host) = live_host("live_ari_customer_busy") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    let id = live.originate("5552000602", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Busy), "{r:#?}");
+    assert!(!r.bridged);
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(17), "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_customer_no_answer() {
+    let Some(host) = live_host("live_ari_customer_no_answer") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // Rings until cancelled; the dial gives up after 5 s.
+    let id = live.originate("5553000603", Duration::from_secs(5)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::NoAnswer), "{r:#?}");
+    assert!(!r.bridged);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_agent_hangs_up() {
+    let Some(host) = live_host("live_ari_agent_hangs_up") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    // The agent sends BYE 5 s after answering; the customer never hangs up.
+    let live = Live::start(&host, "agent-answer-1s-bye5s.xml").await;
+    let id = live.originate("5554100604", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.hung_up_by, Some(Party::Agent), "{r:#?}");
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(16));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_hold_mute_dtmf_recording() {
+    let Some(host) = live_host("live_ari_hold_mute_dtmf_recording") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // Answers at once, hangs up after 12 s of talk.
+    let id = live.originate("5551012605", Duration::from_secs(20)).await;
+    let r = live.until(&id, 20, |r| r.bridged).await;
+    let (agent, customer) = legs(&r);
+    let p = &live.provider;
+    p.hold(&customer).await.unwrap();
+    let held = live.until(&id, 5, |r| r.is_on_hold).await;
+    assert_eq!(held.held_leg, Some(Party::Customer));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    p.unhold(&customer).await.unwrap();
+    p.mute(&agent, MediaDirection::Both).await.unwrap();
+    let muted = live.until(&id, 5, |r| r.is_muted).await;
+    assert!(
+        muted.mute.agent.inbound && muted.mute.agent.outbound,
+        "{muted:#?}"
+    );
+    p.unmute(&agent, MediaDirection::Both).await.unwrap();
+    p.send_dtmf(&customer, "5").await.unwrap();
+    let name = p
+        .start_recording(RecordingRequest {
+            call_id: id,
+            leg: agent.clone(),
+            name: None,
+            format: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(name, format!("hookflash-bridge-{id}"));
+    live.until(&id, 5, |r| !r.recordings.is_empty()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    p.stop_recording(&agent, &name).await.unwrap();
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.hold_count, 1);
+    assert_eq!(r.held_leg, Some(Party::Customer));
+    assert!(!r.is_muted);
+    assert_eq!(r.dtmf_sent.customer, "5", "{r:#?}");
+    assert_eq!(r.recordings.len(), 1, "{r:#?}");
+    assert_eq!(r.recordings[0].name, name);
+    assert!(r.recordings[0].stopped_at.is_some(), "{r:#?}");
+    assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_phone_hold() {
+    let Some(host) = live_host("live_ari_phone_hold") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // Customer holds 2 s after answering, unholds 3 s later, talks 3 s, hangs up.
+    let id = live.originate("5555003606", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.hold_count, 1, "{r:#?}");
+    assert_eq!(r.held_leg, Some(Party::Customer));
+    assert_eq!(r.hung_up_by, Some(Party::Customer));
+}
