@@ -83,8 +83,9 @@ fn leg_id(sid: &str) -> Option<LegId> {
 
 /// When a callback happened. Twilio's `Timestamp` (RFC 2822) has whole seconds only and some
 /// callbacks (recording, AMD, `<Dial>` action) have none, so the arrival time `now` is used
-/// when it falls within the stamped second: events keep their arrival order at sub-second
-/// precision. A callback that arrives later than that (Twilio retried it) keeps its own time.
+/// when it is close to the stamped time (within [`FRESH`], which covers the truncated second,
+/// delivery and some clock skew): events keep their arrival order at sub-second precision. A
+/// callback that arrives later than that (Twilio retried it) keeps its own time.
 fn timestamp(params: &Params, now: DateTime<Utc>) -> DateTime<Utc> {
     let Some(stamped) = params
         .get("Timestamp")
@@ -93,13 +94,15 @@ fn timestamp(params: &Params, now: DateTime<Utc>) -> DateTime<Utc> {
     else {
         return now;
     };
-    let late = now - stamped;
-    if late >= chrono::TimeDelta::zero() && late < chrono::TimeDelta::seconds(1) {
+    if (now - stamped).abs() < FRESH {
         now
     } else {
         stamped
     }
 }
+
+/// How far a callback's arrival may be from its `Timestamp` and still count as on time.
+const FRESH: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 /// The Q.850 cause closest to a SIP final response code.
 pub(crate) fn cause_from_sip(code: u16) -> u16 {
@@ -873,6 +876,23 @@ mod tests {
         assert!(reg.call(calls[0]).is_none());
         assert!(reg.leg("CA00000000000000000000000000000010").is_none());
         assert!(reg.leg("CA00000000000000000000000000000012").is_some());
+    }
+
+    #[test]
+    fn callback_time_is_the_arrival_unless_stale() {
+        let now = DateTime::parse_from_rfc3339("2026-11-22T04:00:01.010Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // Sent at 04:00:00.95, stamped 04:00:00, arrived just past the second: arrival time.
+        let fresh = p(&[("Timestamp", "Sun, 22 Nov 2026 04:00:00 +0000")]);
+        assert_eq!(timestamp(&fresh, now), now);
+        // A retry a minute later keeps Twilio's time.
+        let stale = p(&[("Timestamp", "Sun, 22 Nov 2026 03:59:00 +0000")]);
+        assert_eq!(
+            timestamp(&stale, now).to_rfc3339(),
+            "2026-11-22T03:59:00+00:00"
+        );
+        assert_eq!(timestamp(&p(&[]), now), now);
     }
 
     #[test]

@@ -135,7 +135,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
 
 #[tokio::test]
 async fn create_calls_are_paced_not_fired_and_failed() {
-    let cps = 10.0;
+    let cps = 5.0;
     let rig = Rig::with_config(|c| {
         c.with_calls_per_second(cps).with_retry(RetryPolicy {
             max_attempts: 1,
