@@ -634,6 +634,137 @@ mod tests {
         );
     }
 
+    fn fixture_events(name: &str) -> Vec<Event> {
+        let path = format!(
+            "{}/../../testdata/asterisk-22/ari/{name}.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["kind"] == "ws")
+            .map(|v| Event::from_value(v["message"].clone()).unwrap())
+            .collect()
+    }
+
+    fn kinds(book: &mut Book, events: &[Event]) -> Vec<LegEventKind> {
+        events
+            .iter()
+            .flat_map(|e| book.translate(e))
+            .map(|e| e.kind)
+            .filter(|k| !matches!(k, LegEventKind::VariableSet { .. }))
+            .collect()
+    }
+
+    #[test]
+    fn a_busy_customer_is_a_remote_hangup_with_cause_17() {
+        let mut book = Book::default();
+        let call: CallId = "ac76f9c6-1a13-49f8-a3d9-8519246b0832".parse().unwrap();
+        book.stage("1795315734.632", call, LegRole::Customer);
+        let kinds = kinds(&mut book, &fixture_events("ari-dial-busy"));
+        let busy = HangupCause {
+            code: 17,
+            text: "User busy".to_owned(),
+        };
+        assert!(matches!(
+            kinds[0],
+            LegEventKind::Created {
+                role: Some(LegRole::Customer),
+                ..
+            }
+        ));
+        assert_eq!(
+            kinds[1..],
+            [
+                LegEventKind::HangupRequested {
+                    side: HangupSide::Remote,
+                    cause: Some(HangupCause::from_code(17)),
+                },
+                LegEventKind::HungUp {
+                    cause: busy,
+                    side: HangupSide::Remote,
+                },
+            ]
+        );
+    }
+
+    /// The bridge the provider made for the call (its recording is reported on the agent).
+    fn own_bridge(book: &mut Book, call: CallId) {
+        let bridge = "e29d81f1-5064-443d-bddd-fb6a7496ccee".to_owned();
+        book.bridges.insert(bridge.clone(), call);
+        book.calls.insert(
+            call,
+            CallCtl {
+                agent: Some("1795315704.624".to_owned()),
+                bridge: Some(bridge),
+                ..CallCtl::default()
+            },
+        );
+    }
+
+    #[test]
+    fn agent_first_bridge_events_translate_in_order() {
+        let mut book = Book::default();
+        let call: CallId = "5af92377-4fc6-49f3-8582-8f3d5f62c1f0".parse().unwrap();
+        book.stage("1795315704.624", call, LegRole::Agent);
+        book.stage("1795315705.625", call, LegRole::Customer);
+        own_bridge(&mut book, call);
+        let events = fixture_events("ari-agent-first-bridge");
+        let names: Vec<&str> = kinds(&mut book, &events)
+            .iter()
+            .map(LegEventKind::name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "created",
+                "ringing",
+                "ringing",
+                "answered",
+                "dial_result", // agent
+                "bridged",     // agent enters the bridge
+                "created",
+                "ringing",
+                "ringing",
+                "answered",
+                "dial_result", // customer
+                "bridged",
+                "recording_started",
+                "recording_stopped",
+                "hangup_requested",
+                "unbridged",
+                "hung_up", // the customer hangs up
+                "hangup_requested",
+                "unbridged",
+                "hung_up", // the provider ends the agent
+            ]
+        );
+        // The customer's BYE is remote, the provider's DELETE of the agent is soft.
+        let all: Vec<LegEvent> = {
+            let mut b = Book::default();
+            b.stage("1795315704.624", call, LegRole::Agent);
+            b.stage("1795315705.625", call, LegRole::Customer);
+            own_bridge(&mut b, call);
+            events.iter().flat_map(|e| b.translate(e)).collect()
+        };
+        let sides: Vec<(String, HangupSide)> = all
+            .iter()
+            .filter_map(|e| match &e.kind {
+                LegEventKind::HangupRequested { side, .. } => Some((e.leg.to_string(), *side)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            sides,
+            [
+                ("1795315705.625".to_owned(), HangupSide::Remote),
+                ("1795315704.624".to_owned(), HangupSide::Local),
+            ]
+        );
+        assert!(all.iter().all(|e| e.keys.call_id == Some(call)));
+    }
+
     #[test]
     fn ari_timestamps_parse() {
         let t = parse_time("2026-11-22T02:48:25.205+0000").unwrap();

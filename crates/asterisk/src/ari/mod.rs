@@ -8,6 +8,8 @@
 mod book;
 mod config;
 mod provider;
+#[cfg(test)]
+mod tests;
 
 pub use config::{AriProviderConfig, CustomerLeg};
 pub use provider::AriProvider;

@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use hookflash_ari::{
     BridgesAddChannelOptions, BridgesCreateOptions, BridgesRecordOptions,
     ChannelsContinueInDialplanOptions, ChannelsCreateOptions, ChannelsDialOptions,
@@ -56,6 +57,8 @@ struct Inner {
     tx: broadcast::Sender<ProviderEvent>,
     connected: AtomicBool,
     handled: AtomicU64,
+    /// Why the link is down, while it is.
+    down_reason: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for AriProvider {
@@ -146,6 +149,7 @@ impl AriProvider {
             tx,
             connected: AtomicBool::new(true),
             handled: AtomicU64::new(0),
+            down_reason: Mutex::new(None),
         });
         let task = tokio::spawn(run(inner.clone(), stream));
         Ok(Self { inner, task })
@@ -218,6 +222,11 @@ impl AriProvider {
 impl Inner {
     fn book(&self) -> MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_down(&self, reason: Option<String>) {
+        self.connected.store(reason.is_none(), Ordering::Relaxed);
+        *self.down_reason.lock().unwrap_or_else(|e| e.into_inner()) = reason;
     }
 
     fn send(&self, event: ProviderEvent) {
@@ -518,15 +527,15 @@ async fn run(inner: Arc<Inner>, mut stream: EventStream) {
         match item {
             StreamEvent::Event(event) => handle(&inner, &event).await,
             StreamEvent::Disconnected { error } => {
-                inner.connected.store(false, Ordering::Relaxed);
                 let reason = error.map_or_else(
                     || "ARI events WebSocket closed by Asterisk".to_owned(),
                     |e| format!("ARI events WebSocket lost: {e}"),
                 );
+                inner.set_down(Some(reason.clone()));
                 inner.send(ProviderEvent::Disconnected { reason });
             }
             StreamEvent::Reconnected { .. } => {
-                inner.connected.store(true, Ordering::Relaxed);
+                inner.set_down(None);
                 match snapshot(&inner).await {
                     Ok(legs) => inner.send(ProviderEvent::Resynced { legs }),
                     Err(e) => {
@@ -538,15 +547,14 @@ async fn run(inner: Arc<Inner>, mut stream: EventStream) {
                 }
             }
             StreamEvent::ApplicationReplaced(_) => {
-                inner.connected.store(false, Ordering::Relaxed);
+                let reason = format!(
+                    "ARI application `{}` was taken over by another connection (ApplicationReplaced); \
+                     this provider no longer receives events and does not reconnect",
+                    inner.config.app
+                );
+                inner.set_down(Some(reason.clone()));
                 inner.handled.fetch_add(1, Ordering::Release);
-                inner.send(ProviderEvent::Disconnected {
-                    reason: format!(
-                        "ARI application `{}` was taken over by another connection (ApplicationReplaced); \
-                         this provider no longer receives events and does not reconnect",
-                        inner.config.app
-                    ),
-                });
+                inner.send(ProviderEvent::Disconnected { reason });
                 return;
             }
             StreamEvent::Malformed { raw, error } => {
@@ -1211,9 +1219,18 @@ impl CallProvider for AriProvider {
         Ok(())
     }
 
+    /// A subscriber that arrives while the link is down first gets `Disconnected` with the
+    /// reason, so it never takes silence for a quiet PBX.
     fn events(&self) -> LegEventStream {
         let rx = self.inner.tx.subscribe();
-        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        let down = self
+            .inner
+            .down_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .map(|reason| ProviderEvent::Disconnected { reason });
+        let live = futures::stream::unfold(rx, |mut rx| async move {
             match rx.recv().await {
                 Ok(event) => Some((event, rx)),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -1221,7 +1238,8 @@ impl CallProvider for AriProvider {
                 }
                 Err(broadcast::error::RecvError::Closed) => None,
             }
-        }))
+        });
+        Box::pin(futures::stream::iter(down).chain(live))
     }
 
     async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {

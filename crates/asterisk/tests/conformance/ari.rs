@@ -31,9 +31,12 @@ use serde_json::Value;
 
 use crate::common::Fixtures;
 
-/// The ARI trials, one per `ari/*` scenario of expected.json.
+/// The ARI trials, one per `ari/*` scenario of expected.json, plus the error and lifecycle
+/// checks of the transcripts that hold no call (`ari/ari-errors.jsonl`: every error a
+/// provider command meets must come back typed; `ari/ari-app-replaced.jsonl`: the provider
+/// reports the takeover and stops), run when those transcripts are in the fixtures directory.
 pub(crate) fn trials(fixtures: &Fixtures) -> Vec<Trial> {
-    fixtures
+    let mut trials: Vec<Trial> = fixtures
         .scenarios("ari")
         .into_iter()
         .map(|(name, scenario)| {
@@ -43,7 +46,212 @@ pub(crate) fn trials(fixtures: &Fixtures) -> Vec<Trial> {
                 rt.block_on(run_scenario(&dir, &name, &scenario))
             })
         })
-        .collect()
+        .collect();
+    let errors = fixtures.dir.join("ari/ari-errors.jsonl");
+    if errors.is_file() {
+        trials.push(Trial::test("ari::ari-errors::typed-errors", move || {
+            let rt = crate::common::runtime()?;
+            rt.block_on(typed_errors(&errors))
+        }));
+    }
+    let replaced = fixtures.dir.join("ari/ari-app-replaced.jsonl");
+    if replaced.is_file() {
+        trials.push(Trial::test("ari::ari-app-replaced::lifecycle", move || {
+            let rt = crate::common::runtime()?;
+            rt.block_on(app_replaced(&replaced))
+        }));
+    }
+    trials
+}
+
+/// The error code a provider gives for an ARI status.
+fn code_for(status: u16) -> &'static str {
+    match status {
+        401 | 403 => "auth",
+        404 => "not_found",
+        _ => "rejected",
+    }
+}
+
+/// Every recorded request a provider command sends is issued through the provider; the
+/// recorded answer must come back as the typed error of its status, with Asterisk's message.
+async fn typed_errors(path: &Path) -> Result<(), Failed> {
+    let transcript = Transcript::load(path).map_err(|e| Failed::from(e.to_string()))?;
+    let mut record_format = None;
+    let mut cases = Vec::new();
+    for entry in transcript.entries() {
+        let Entry::Http {
+            method,
+            path,
+            query,
+            status,
+            body,
+        } = entry
+        else {
+            continue;
+        };
+        let seg: Vec<&str> = path.trim_start_matches("/ari/").split('/').collect();
+        let q = |k: &str| {
+            query
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let op = match (method.as_str(), seg.as_slice()) {
+            ("POST", ["channels", id, "answer"]) => ("answer", (*id).to_owned(), None),
+            ("POST", ["channels", id, "mute"]) => ("mute", (*id).to_owned(), None),
+            ("POST", ["channels", id, "dtmf"]) => ("dtmf", (*id).to_owned(), None),
+            ("POST", ["channels", id, "hold"]) => ("hold", (*id).to_owned(), None),
+            ("DELETE", ["channels", id, "hold"]) => ("unhold", (*id).to_owned(), None),
+            ("DELETE", ["channels", id]) => ("hangup", (*id).to_owned(), None),
+            ("POST", ["channels", id, "record"]) => {
+                record_format = q("format");
+                ("record", (*id).to_owned(), q("name"))
+            }
+            // Not something a provider command sends (the ARI client's own tests cover them).
+            _ => continue,
+        };
+        let message = body
+            .as_ref()
+            .and_then(|b| b.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        cases.push((op, *status, message));
+    }
+    if cases.is_empty() {
+        return Err("no provider command in the transcript".into());
+    }
+    let fake = FakeAri::builder(transcript)
+        .gate_events_on_requests(false)
+        .start()
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let client = Client::builder(fake.base_url(), "ari", "aripass")
+        .build()
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let mut config = AriProviderConfig::new("hookflash");
+    if let Some(f) = record_format {
+        config.recording_format = f;
+    }
+    let provider = AriProvider::connect(client, config)
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let mut problems = Vec::new();
+    for ((op, id, name), status, message) in cases {
+        let l = leg(&id)?;
+        let result = match op {
+            "answer" => provider.answer(&l).await,
+            "mute" => provider.mute(&l, MediaDirection::Both).await,
+            "dtmf" => provider.send_dtmf(&l, "1").await,
+            "hold" => provider.hold(&l).await,
+            "unhold" => provider.unhold(&l).await,
+            "hangup" => provider.hangup(&l, None).await,
+            _ => provider
+                .start_recording(RecordingRequest {
+                    call_id: CallId::new_random(),
+                    leg: l.clone(),
+                    name,
+                    format: None,
+                })
+                .await
+                .map(|_| ()),
+        };
+        match (status, result) {
+            (200..=299, Ok(())) => {}
+            (200..=299, Err(e)) => problems.push(format!("{op} {id}: recorded {status}, got {e}")),
+            (_, Ok(())) => problems.push(format!("{op} {id}: recorded {status}, got Ok")),
+            (_, Err(e)) => {
+                if e.code() != code_for(status) {
+                    problems.push(format!(
+                        "{op} {id}: recorded {status}: expected {}, got {} ({e})",
+                        code_for(status),
+                        e.code()
+                    ));
+                }
+                if let Some(m) = &message
+                    && !e.to_string().contains(m.as_str())
+                {
+                    problems.push(format!("{op} {id}: {e} lacks Asterisk's message {m:?}"));
+                }
+            }
+        }
+    }
+    for r in fake.received().iter().filter(|r| !r.matched) {
+        problems.push(format!(
+            "wire: {} {} matches no recorded request",
+            r.method, r.path
+        ));
+    }
+    // Refused credentials are an authentication error, not a transport one.
+    let transcript = Transcript::load(path).map_err(|e| Failed::from(e.to_string()))?;
+    let guarded = FakeAri::builder(transcript)
+        .credentials("ari", "aripass")
+        .start()
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let bad = Client::builder(guarded.base_url(), "ari", "wrong")
+        .build()
+        .map_err(|e| Failed::from(e.to_string()))?;
+    match AriProvider::connect(bad, AriProviderConfig::new("hookflash")).await {
+        Err(e) if e.code() == "auth" => {}
+        Err(e) => problems.push(format!("bad credentials: expected auth, got {e}")),
+        Ok(_) => problems.push("bad credentials: connected".to_owned()),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
+}
+
+/// Another connection takes the application over: the provider reports `Disconnected` with
+/// the reason, refuses commands as not connected, and does not reconnect to win it back.
+async fn app_replaced(path: &Path) -> Result<(), Failed> {
+    let transcript = Transcript::load(path).map_err(|e| Failed::from(e.to_string()))?;
+    let fake = FakeAri::builder(transcript)
+        .gate_events_on_requests(false)
+        .start()
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let client = Client::builder(fake.base_url(), "ari", "aripass")
+        .build()
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let provider = AriProvider::connect(client, AriProviderConfig::new("hookflash"))
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let mut events = provider.events();
+    // A subscriber arriving after the takeover still learns of it first thing.
+    let first = match tokio::time::timeout(Duration::from_secs(5), events.next()).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Err("event stream ended without an event".into()),
+        Err(_) => return Err("no Disconnected after ApplicationReplaced".into()),
+    };
+    let ProviderEvent::Disconnected { reason } = first else {
+        return Err(format!("expected Disconnected, got {first:?}").into());
+    };
+    if !reason.contains("ApplicationReplaced") {
+        return Err(format!("reason does not name the takeover: {reason}").into());
+    }
+    wait_for("the provider to stop", || !provider.is_connected()).await?;
+    let req = OriginateRequest::new(
+        CallId::new_random(),
+        TenantId::new_random(),
+        "PJSIP/agent1001",
+        "5551204005",
+    );
+    match provider.originate(req).await {
+        Err(e) if e.code() == "not_connected" => {}
+        other => return Err(format!("originate after takeover: {other:?}").into()),
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if fake.websocket_connections() != 1 {
+        return Err(format!(
+            "the provider reconnected ({} WebSocket connections)",
+            fake.websocket_connections()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Yields the recorded ids, in the order the provider asks for them.
