@@ -108,6 +108,9 @@ pub enum Error {
     #[cfg(feature = "fake")]
     #[error("fake ARI server I/O: {0}")]
     TranscriptIo(#[source] std::io::Error),
+    /// The events WebSocket received nothing, not even a pong, for this long.
+    #[error("ARI events WebSocket silent for {0:?}")]
+    KeepaliveTimeout(Duration),
     /// No connection to the events WebSocket could be made within the given time.
     #[error("ARI events WebSocket did not connect within {0:?}")]
     ConnectTimeout(Duration),

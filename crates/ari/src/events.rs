@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use rand::Rng;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -94,6 +94,7 @@ pub struct EventsBuilder {
     subscribe_all: bool,
     capacity: usize,
     backoff: Backoff,
+    keepalive: Duration,
 }
 
 impl Client {
@@ -109,6 +110,7 @@ impl Client {
             subscribe_all: false,
             capacity: 1024,
             backoff: Backoff::default(),
+            keepalive: Duration::from_secs(20),
         }
     }
 }
@@ -134,6 +136,14 @@ impl EventsBuilder {
         self
     }
 
+    /// Sends a WebSocket ping this often (default 20 s); a connection that has received nothing
+    /// (not even the pong) for more than two periods is taken as lost and reconnected. This catches a
+    /// peer that vanished without closing the TCP connection.
+    pub fn keepalive(mut self, period: Duration) -> Self {
+        self.keepalive = period.max(Duration::from_millis(10));
+        self
+    }
+
     /// Connects, then hands the socket to a background task; the first item is
     /// [`StreamEvent::Connected`].
     ///
@@ -153,6 +163,7 @@ impl EventsBuilder {
             routes: Arc::downgrade(&routes),
             backoff: self.backoff,
             capacity: self.capacity,
+            keepalive: self.keepalive,
         };
         tokio::spawn(task.run(socket, stop_rx));
         Ok(EventStream {
@@ -414,6 +425,7 @@ struct Task {
     routes: Weak<Mutex<Routes>>,
     backoff: Backoff,
     capacity: usize,
+    keepalive: Duration,
 }
 
 enum Ended {
@@ -475,11 +487,26 @@ impl Task {
     }
 
     async fn read(&self, socket: &mut Socket, stop: &mut oneshot::Receiver<()>) -> Ended {
+        let mut ticker = tokio::time::interval(self.keepalive);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let mut silent_ticks = 0u32;
         loop {
             let msg = tokio::select! {
                 _ = &mut *stop => return Ended::Stop,
+                _ = ticker.tick() => {
+                    silent_ticks += 1;
+                    if silent_ticks > 2 {
+                        return Ended::Lost(Some(Error::KeepaliveTimeout(self.keepalive * 2)));
+                    }
+                    if let Err(e) = socket.send(Message::Ping(Vec::new().into())).await {
+                        return Ended::Lost(Some(Error::WebSocket(Box::new(e))));
+                    }
+                    continue;
+                }
                 msg = socket.next() => msg,
             };
+            silent_ticks = 0;
             let text = match msg {
                 None => return Ended::Lost(None),
                 Some(Err(e)) => return Ended::Lost(Some(Error::WebSocket(Box::new(e)))),

@@ -447,3 +447,42 @@ async fn credentials_basic_and_api_key() {
             .all(|r| r.query.iter().all(|(k, _)| k != "api_key"))
     );
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_detected_by_the_keepalive_and_reconnected() {
+    // A WebSocket server that completes the handshake and then never reads (so never pongs).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                held.push(ws);
+            }
+        }
+    });
+    let client = Client::builder(format!("http://{addr}"), "ari", "aripass")
+        .build()
+        .unwrap();
+    let mut stream = client
+        .event_stream(["hookflash"])
+        .keepalive(Duration::from_millis(20))
+        .backoff(Backoff {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(20),
+        })
+        .connect()
+        .await
+        .unwrap();
+    assert!(matches!(stream.recv().await, Some(StreamEvent::Connected)));
+    match stream.recv().await {
+        Some(StreamEvent::Disconnected {
+            error: Some(Error::KeepaliveTimeout(_)),
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        stream.recv().await,
+        Some(StreamEvent::Reconnected { .. })
+    ));
+}
