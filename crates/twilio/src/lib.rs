@@ -27,8 +27,30 @@
 //!   reason); 404 / 20404 becomes `NotFound`, 401 / 20003 `Auth`.
 //! - Webhooks are refused with 403 before interpretation when the signature is missing, forged
 //!   or tampered, or when the same delivery was seen within [`TwilioConfig::replay_window`].
-//! - Who hung up is inferred (Twilio does not say): see the crate's `registry` docs; our own
-//!   hangups are `local`.
+//! - Who hung up is inferred, since Twilio does not say: a hangup we asked for is `local`; a
+//!   leg whose `<Dial>` ended first (its action URL was called) or whose peer ended first was
+//!   ended by the platform (`local`); otherwise its own party hung up (`remote`). Callbacks that
+//!   Twilio delivers out of order can blur this.
+//! - A `<Dial>` bridge is reported as `Bridged`/`Unbridged` with the bridge id
+//!   `dial:{dialler SID}`; a conference as the conference SID.
+//! - In conference mode, a customer who is not reached (busy, no answer, failed) ends the
+//!   agent's leg, which would otherwise wait alone in the conference.
+//! - Callback times: the arrival time when it is within 5 s of Twilio's whole-second
+//!   `Timestamp`, else the `Timestamp` (a retried callback).
+//!
+//! # Webhooks
+//! [`webhook_router`] serves `POST /twilio/{voice,dial-action,status,amd,recording,conference}/{call_id}`.
+//! Signatures are checked against [`TwilioConfig::public_base_url`] + the request's path and
+//! query: put the router at the root of the public URL's path (merge it, do not nest it under a
+//! prefix that the public URL does not have).
+//!
+//! # Limitations
+//! - The leg registry (bridge mode, conference SIDs, transfers) is in memory in the node that
+//!   placed the call; any node can serve the webhooks (the dial plan rides in the signed voice
+//!   URL), but hold, mute, DTMF and transfers must be asked of the node that placed the call.
+//! - Answering-machine detection is offered on the customer leg only (asynchronous, through
+//!   `amdStatusCallback`); it is reported as `VariableSet { name: "AnsweredBy" }`.
+//! - No `answer` (Twilio answers inbound calls through TwiML) and no `park`.
 //!
 //! [`LegEvent`]: hookflash_provider::LegEvent
 #![cfg_attr(

@@ -131,7 +131,12 @@ impl Inner {
             ("Label", "customer".to_owned()),
             (
                 "StatusCallback",
-                self.urls.status(call_id, LegRole::Customer),
+                match agent_sid {
+                    Some(agent) => self
+                        .urls
+                        .participant_status(call_id, LegRole::Customer, agent),
+                    None => self.urls.status(call_id, LegRole::Customer),
+                },
             ),
             ("StatusCallbackMethod", "POST".to_owned()),
             ("StatusCallbackEvent", CALL_EVENTS.join(" ")),
@@ -164,6 +169,17 @@ impl Inner {
                 }
                 Err(err)
             }
+        }
+    }
+
+    /// Ends the agent's leg of a conference call whose customer was not reached: nobody else
+    /// will join the agent in the conference.
+    pub(crate) async fn end_lonely_agent(&self, agent: &str) {
+        let requested = self.registry().note_hangup_request(agent, Utc::now());
+        self.publish(requested);
+        let form: Form = vec![("Status", "completed".to_owned())];
+        if let Err(err) = self.api.update_call(agent, &form).await {
+            tracing::warn!(%agent, error = %err, "could not end the agent leg of an unanswered call");
         }
     }
 

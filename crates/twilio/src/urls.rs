@@ -105,6 +105,15 @@ impl Urls {
         )
     }
 
+    /// The status URL of a conference participant that was dialled for `agent`: when it is not
+    /// answered, the agent (alone in the conference) is hung up.
+    pub(crate) fn participant_status(&self, call_id: CallId, role: LegRole, agent: &str) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("leg", role_param(role));
+        q.append_pair("agent", agent);
+        format!("{}/twilio/status/{call_id}?{}", self.base, q.finish())
+    }
+
     pub(crate) fn dial_action(&self, call_id: CallId, role: LegRole) -> String {
         format!(
             "{}/twilio/dial-action/{call_id}?leg={}",

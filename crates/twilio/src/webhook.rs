@@ -15,6 +15,7 @@ use chrono::Utc;
 use hookflash_provider::{CallId, LegRole};
 use tokio::time::Instant;
 
+use crate::config::is_sid;
 use crate::error::TwilioError;
 use crate::provider::{WebhookState, lock};
 use crate::registry::Params;
@@ -212,6 +213,14 @@ async fn status(
         .registry()
         .status_callback(call_id, role, &params, Utc::now());
     state.inner.publish(events);
+    let unanswered = matches!(
+        params.get("CallStatus"),
+        Some("busy" | "no-answer" | "failed" | "canceled")
+    );
+    if let Some(agent) = query_param(&uri, "agent").filter(|a| unanswered && is_sid(a, "CA")) {
+        let inner = std::sync::Arc::clone(&state.inner);
+        tokio::spawn(async move { inner.end_lonely_agent(&agent).await });
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 

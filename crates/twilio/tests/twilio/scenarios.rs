@@ -722,3 +722,31 @@ async fn capabilities_are_honest() {
         }
     ));
 }
+
+#[tokio::test]
+async fn conference_customer_busy_ends_the_agent_leg() {
+    let mut rig = Rig::start(BridgeMode::Conference).await;
+    rig.fake.set_behaviour(CUSTOMER, Behaviour::Busy);
+    let call_id = rig.originate().await;
+    let busy = rig
+        .wait_for("customer busy", |e| {
+            matches!(
+                &e.kind,
+                LegEventKind::DialResult {
+                    status: DialStatus::Busy,
+                    ..
+                }
+            )
+        })
+        .await;
+    let agent = busy.keys.linkedid.clone().unwrap();
+    rig.wait_for("agent hung up", |e| {
+        e.leg.as_str() == agent && matches!(e.kind, LegEventKind::HungUp { .. })
+    })
+    .await;
+    rig.settle().await;
+    assert_eq!(rig.hung_up(&agent), Some((16, HangupSide::Local)));
+    let record = rig.record(call_id);
+    assert_eq!(record.disposition, Some(Disposition::Busy));
+    assert!(record.is_ended());
+}
