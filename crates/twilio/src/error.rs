@@ -123,6 +123,9 @@ impl From<TwilioError> for ProviderError {
                 field: field.to_owned(),
                 reason: reason.to_owned(),
             },
+            TwilioError::Http(err) if err.is_timeout() => ProviderError::Timeout {
+                what: "Twilio's answer (the request may have taken effect)".to_owned(),
+            },
             other => ProviderError::transport(other),
         }
     }

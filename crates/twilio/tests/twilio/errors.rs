@@ -206,3 +206,29 @@ async fn a_slow_subscriber_is_told_it_lagged() {
         Some(hookflash_provider::ProviderEvent::Leg(_))
     ));
 }
+
+#[tokio::test]
+async fn no_answer_from_twilio_is_a_timeout() {
+    // A peer that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut config = crate::support::config("https://hooks.example.com", &base);
+    config.request_timeout = Duration::from_millis(200);
+    let provider = hookflash_twilio::TwilioProvider::new(config).unwrap();
+    let err = provider
+        .hangup(
+            &LegId::new("CA0000000000000000000000000000beef").unwrap(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::Timeout { .. }), "{err:?}");
+    assert!(err.is_transient());
+    hold.abort();
+}
