@@ -65,7 +65,8 @@ def ident(name):
 
 def esc(text):
     """Escapes brackets of api-docs prose so rustdoc does not read them as links."""
-    return (text or "").replace("[", "\\[").replace("]", "\\]")
+    text = (text or "").replace("[", "\\[").replace("]", "\\]")
+    return re.sub(r"(https?://[^\s<>]+[^\s<>.,;)])", r"<\1>", text)
 
 
 def doc(text, indent=""):
@@ -356,7 +357,9 @@ def gen_operations(docs):
             if not optional:
                 continue
             oname = options_name(res, op)
-            out.append(f"/// Optional parameters of [`{api_name}::{ident(snake(op['nickname']))}`].\n")
+            mname = ident(snake(op["nickname"]))
+            link = f"`{api_name}::{mname}`" if mname.startswith("r#") else f"[`{api_name}::{mname}`]"
+            out.append(f"/// Optional parameters of {link}.\n")
             out.append("#[derive(Debug, Clone, Default, PartialEq)]\n#[non_exhaustive]\n")
             out.append(f"pub struct {oname} {{\n")
             for p in optional:

@@ -21,6 +21,40 @@
 //! - Operations: `client.channels().originate(endpoint, ChannelsOriginateOptions::new().app("a"))`,
 //!   one accessor per resource, required parameters as arguments, optional ones in a builder.
 //!
+//! # Example
+//!
+//! ```no_run
+//! use hookflash_ari::{ChannelsOriginateWithIdOptions, Client, Event, StreamEvent};
+//!
+//! # async fn run() -> Result<(), hookflash_ari::Error> {
+//! let client = Client::builder("http://127.0.0.1:8088", "ari", "aripass").build()?;
+//! let mut events = client.event_stream(["hookflash"]).connect().await?;
+//!
+//! // Stage: the id and the subscriber exist before the request.
+//! let agent = client.new_channel();
+//! let mut agent_events = events.subscribe_channel(agent.id());
+//! agent
+//!     .originate("PJSIP/agent1001", ChannelsOriginateWithIdOptions::new().app("hookflash"))
+//!     .await?;
+//! while let Some(event) = agent_events.recv().await {
+//!     if let Event::StasisStart(_) = event {
+//!         agent.answer().await?;
+//!         agent.play(&["sound:hello-world"]).await?;
+//!         break;
+//!     }
+//! }
+//! // The main stream carries every event and the connection's lifecycle.
+//! while let Some(item) = events.recv().await {
+//!     match item {
+//!         StreamEvent::Reconnected { .. } => { /* resync: list channels and bridges */ }
+//!         StreamEvent::ApplicationReplaced(_) => break,
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Behaviour
 //!
 //! - The base URL works with or without the trailing `/ari`; basic auth by default,

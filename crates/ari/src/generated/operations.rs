@@ -1100,7 +1100,7 @@ impl ChannelsOriginateWithIdOptions {
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelsHangupOptions {
-    /// The reason code for hanging up the channel for detail use. Mutually exclusive with 'reason'. See detail hangup codes at here. https://docs.asterisk.org/Configuration/Miscellaneous/Hangup-Cause-Mappings/
+    /// The reason code for hanging up the channel for detail use. Mutually exclusive with 'reason'. See detail hangup codes at here. <https://docs.asterisk.org/Configuration/Miscellaneous/Hangup-Cause-Mappings/>
     pub reason_code: Option<String>,
     /// Reason for hanging up the channel for simple use. Mutually exclusive with 'reason_code'. Allowed values: `normal`, `busy`, `congestion`, `no_answer`, `timeout`, `rejected`, `unallocated`, `normal_unspecified`, `number_incomplete`, `codec_mismatch`, `interworking`, `failure`, `answered_elsewhere`.
     pub reason: Option<String>,
@@ -1112,7 +1112,7 @@ impl ChannelsHangupOptions {
         Self::default()
     }
 
-    /// Sets `reason_code`: The reason code for hanging up the channel for detail use. Mutually exclusive with 'reason'. See detail hangup codes at here. https://docs.asterisk.org/Configuration/Miscellaneous/Hangup-Cause-Mappings/
+    /// Sets `reason_code`: The reason code for hanging up the channel for detail use. Mutually exclusive with 'reason'. See detail hangup codes at here. <https://docs.asterisk.org/Configuration/Miscellaneous/Hangup-Cause-Mappings/>
     pub fn reason_code(mut self, value: impl Into<String>) -> Self {
         self.reason_code = Some(value.into());
         self
@@ -1170,7 +1170,7 @@ impl ChannelsContinueInDialplanOptions {
     }
 }
 
-/// Optional parameters of [`ChannelsApi::r#move`].
+/// Optional parameters of `ChannelsApi::r#move`.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ChannelsMoveOptions {
