@@ -167,3 +167,126 @@ async fn fake_answers_have_the_fixture_shapes() {
     assert_eq!(keys(&body), keys(&load("twilio-shapes/error.example.json")));
     assert_eq!(body["code"], 20003);
 }
+
+/// The operation a recorded request is, by method and path shape.
+fn operation(method: &str, path: &str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/2010-04-01/Accounts/")?;
+    let segs: Vec<&str> = rest.split('/').skip(1).collect();
+    Some(match (method, segs.as_slice()) {
+        ("POST", ["Calls.json"]) => "CreateCall",
+        ("GET", ["Calls.json"]) => "ListCall",
+        ("GET", ["Calls", _]) => "FetchCall",
+        ("POST", ["Calls", _]) => "UpdateCall",
+        ("GET", ["Conferences.json"]) => "ListConference",
+        ("POST", ["Conferences", _, "Participants.json"]) => "CreateParticipant",
+        ("POST", ["Conferences", _, "Participants", _]) => "UpdateParticipant",
+        ("DELETE", ["Conferences", _, "Participants", _]) => "DeleteParticipant",
+        ("POST", ["Calls", _, "Recordings.json"]) => "CreateCallRecording",
+        ("POST", ["Calls", _, "Recordings", _]) => "UpdateCallRecording",
+        _ => return None,
+    })
+}
+
+fn names(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn every_request_of_a_busy_call_is_a_documented_operation() {
+    use hookflash_provider::{CallProvider, LegId, MediaDirection, RecordingRequest};
+    let mut rig = Rig::start(BridgeMode::Conference).await;
+    let call_id = rig.originate().await;
+    let (agent, customer) = rig.connected().await;
+    let leg = |s: &str| LegId::new(s).unwrap();
+    rig.wait_for("bridged", |e| {
+        e.leg.as_str() == customer && e.kind.name() == "bridged"
+    })
+    .await;
+    rig.provider.hold(&leg(&customer)).await.unwrap();
+    rig.provider.unhold(&leg(&customer)).await.unwrap();
+    rig.provider
+        .mute(&leg(&agent), MediaDirection::In)
+        .await
+        .unwrap();
+    let rec = rig
+        .provider
+        .start_recording(RecordingRequest {
+            call_id,
+            leg: leg(&agent),
+            name: None,
+            format: None,
+        })
+        .await
+        .unwrap();
+    rig.provider
+        .pause_recording(&leg(&agent), &rec)
+        .await
+        .unwrap();
+    rig.provider
+        .stop_recording(&leg(&agent), &rec)
+        .await
+        .unwrap();
+    rig.provider.send_dtmf(&leg(&agent), "5").await.unwrap();
+    rig.settle().await;
+    rig.provider.snapshot().await.unwrap();
+    rig.provider.hangup(&leg(&customer), None).await.unwrap();
+    rig.settle().await;
+
+    let ops = load("twilio-shapes/operations.json");
+    let requests = rig.fake.requests();
+    let mut used = BTreeSet::new();
+    for r in &requests {
+        let op = operation(&r.method, &r.path)
+            .unwrap_or_else(|| panic!("{} {} is not an operation we know", r.method, r.path));
+        used.insert(op);
+        let spec = &ops[op];
+        assert!(
+            (200..300).contains(&r.status),
+            "{op} answered {} ({:?})",
+            r.status,
+            r.form
+        );
+        let params = names(&spec["params"]);
+        for (name, _) in &r.form {
+            assert!(
+                params.contains(name),
+                "{op}: {name} is not a documented parameter"
+            );
+        }
+        for required in names(&spec["required"]) {
+            assert!(r.value(&required).is_some(), "{op}: {required} missing");
+        }
+        let query = names(&spec["query"]);
+        for (name, _) in &r.query {
+            assert!(query.contains(name), "{op}: query {name} is not documented");
+        }
+        let success: Vec<u16> = spec["success"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| u16::try_from(c.as_u64().unwrap()).unwrap())
+            .collect();
+        assert!(
+            success.contains(&r.status),
+            "{op}: {} is not a documented success",
+            r.status
+        );
+    }
+    for op in [
+        "CreateCall",
+        "CreateParticipant",
+        "UpdateParticipant",
+        "CreateCallRecording",
+        "UpdateCallRecording",
+        "UpdateCall",
+        "ListCall",
+    ] {
+        assert!(used.contains(op), "{op} was not exercised");
+    }
+}
