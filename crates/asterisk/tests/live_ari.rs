@@ -317,3 +317,113 @@ async fn live_ari_phone_hold() {
     assert_eq!(r.held_leg, Some(Party::Customer));
     assert_eq!(r.hung_up_by, Some(Party::Customer));
 }
+
+impl Live {
+    fn with_second_agent(mut self, scenario: &str) -> Self {
+        self._phones.push(Phone::start("agent1002", scenario));
+        self
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_blind_transfer() {
+    let Some(host) = live_host("live_ari_blind_transfer") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml")
+        .await
+        .with_second_agent("agent-answer-1s-bye5s.xml");
+    // The customer never hangs up; agent1002 answers after 1 s and hangs up 5 s later.
+    let id = live.originate("5554200608", Duration::from_secs(20)).await;
+    let r = live.until(&id, 20, |r| r.bridged).await;
+    let (agent, customer) = legs(&r);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    live.provider
+        .blind_transfer(hookflash_provider::BlindTransferRequest {
+            call_id: id,
+            leg: customer,
+            transferer: Some(agent),
+            destination: "1002".to_owned(),
+            context: None,
+        })
+        .await
+        .unwrap();
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.transfers.len(), 1, "{r:#?}");
+    assert_eq!(r.transfers[0].to.as_deref(), Some("1002"));
+    assert_eq!(r.hung_up_by, Some(Party::SecondAgent), "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_park() {
+    let Some(host) = live_host("live_ari_park") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // The customer never hangs up.
+    let id = live.originate("5554200609", Duration::from_secs(20)).await;
+    let r = live.until(&id, 20, |r| r.bridged).await;
+    let (agent, customer) = legs(&r);
+    live.provider
+        .park(hookflash_provider::ParkRequest {
+            call_id: id,
+            leg: customer.clone(),
+            parker: Some(agent),
+            lot: None,
+            timeout: None,
+        })
+        .await
+        .unwrap();
+    let r = live.until(&id, 10, |r| r.park.is_some()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Nobody picks up here: end the parked customer.
+    live.provider.hangup(&customer, None).await.unwrap();
+    let ended = live.ended(&id).await;
+    assert!(r.park.is_some(), "{r:#?}");
+    assert_eq!(ended.disposition, Some(Disposition::Answered), "{ended:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_attended_transfer() {
+    let Some(host) = live_host("live_ari_attended_transfer") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml")
+        .await
+        .with_second_agent("agent-answer-1s-bye9s.xml");
+    // The customer never hangs up; agent1002 answers after 1 s and hangs up 9 s later.
+    let id = live.originate("5554200610", Duration::from_secs(20)).await;
+    let r = live.until(&id, 20, |r| r.bridged).await;
+    let (agent, customer) = legs(&r);
+    let transfer = live
+        .provider
+        .start_attended_transfer(hookflash_provider::AttendedTransferRequest {
+            call_id: id,
+            transferer: agent,
+            transferee: Some(customer),
+            destination: "1002".to_owned(),
+            context: None,
+        })
+        .await
+        .unwrap();
+    live.until(&id, 5, |r| r.is_on_hold).await;
+    // The consultation: agent1002 answers after 1 s.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    live.provider
+        .complete_attended_transfer(&transfer)
+        .await
+        .unwrap();
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.transfers.len(), 1, "{r:#?}");
+    assert_eq!(
+        r.transfers[0].kind,
+        hookflash_provider::TransferKind::Attended
+    );
+    assert_eq!(r.transfers[0].to.as_deref(), Some("1002"));
+    assert_eq!(r.hold_count, 1);
+}

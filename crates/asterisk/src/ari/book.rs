@@ -394,7 +394,9 @@ impl Book {
             }
             Event::ChannelVarset(e) => {
                 if let Some(ch) = &e.channel
-                    && (e.variable == "DIALSTATUS" || e.variable.starts_with("HOOKFLASH_"))
+                    && (e.variable == "DIALSTATUS"
+                        || e.variable.starts_with("HOOKFLASH_")
+                        || e.variable.starts_with("PARK"))
                 {
                     let at = parse_time(&e.timestamp).unwrap_or_else(Utc::now);
                     if e.variable == hookflash_provider::CALL_ID_VARIABLE
