@@ -14,7 +14,7 @@
 //! - `TWILIO_BRIDGE` (`dial`): `dial` or `conference` (hold, mute, attended transfer, DTMF).
 //! - `TWILIO_API_BASE` (`https://api.twilio.com`): another API base (a fake, a regional edge).
 //!
-//! Ctrl-C hangs up the agent's leg and stops.
+//! Ctrl-C hangs the call up (and a second Ctrl-C quits at once).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -103,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut live = BTreeSet::new();
     let mut seen_any = false;
+    let mut stopping = false;
     loop {
         tokio::select! {
             event = events.next() => match event {
@@ -127,12 +128,16 @@ async fn main() -> anyhow::Result<()> {
                 None => bail!("event stream closed"),
             },
             _ = tokio::signal::ctrl_c() => {
+                if stopping || live.is_empty() {
+                    return Ok(());
+                }
+                // Hang up, then keep printing until the legs are gone (Ctrl-C again to quit).
+                stopping = true;
                 for leg in &live {
                     if let Err(err) = provider.hangup(leg, None).await {
                         eprintln!("hangup {leg}: {err}");
                     }
                 }
-                return Ok(());
             }
         }
     }
