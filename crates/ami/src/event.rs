@@ -417,7 +417,7 @@ events! {
     CoreShowChannelsComplete = "CoreShowChannelsComplete" { list_items: int("ListItems") }
     /// One channel of `Status` (variables are repeated `Variable` headers in `raw`).
     Status = "Status" {
-        channel: chan(""), type_: text("Type"), application: text("Application"), data: text("Data"),
+        channel: chan(""), channel_type: text("Type"), application: text("Application"), data: text("Data"),
         bridge_id: text("BridgeID"), seconds: int("Seconds")
     }
     /// End of `Status`.
