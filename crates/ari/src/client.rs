@@ -356,5 +356,9 @@ mod tests {
         let d = format!("{c:?}");
         assert!(!d.contains("s3cret-pass"), "{d}");
         assert!(d.contains("ari"), "{d}");
+        let b = format!("{:?}", Client::builder("http://h:1", "ari", "s3cret-pass"));
+        assert!(!b.contains("s3cret-pass"), "{b}");
+        let e = format!("{:?}", c.event_stream(["a"]));
+        assert!(!e.contains("s3cret-pass"), "{e}");
     }
 }

@@ -225,7 +225,9 @@ impl EventStream {
     fn subscribe(&self, kind: Kind, id: String) -> Subscription {
         let (tx, rx) = mpsc::channel(self.capacity);
         let key = (kind, id);
-        if let Ok(mut routes) = self.routes.lock() {
+        if let Ok(mut routes) = self.routes.lock()
+            && !routes.closed
+        {
             routes.map.entry(key.clone()).or_default().push(tx);
         }
         Subscription {
@@ -293,6 +295,8 @@ enum Kind {
 #[derive(Debug, Default)]
 struct Routes {
     map: HashMap<(Kind, String), Vec<mpsc::Sender<Event>>>,
+    /// The task has stopped: new subscriptions end at once.
+    closed: bool,
 }
 
 impl Routes {
@@ -438,7 +442,19 @@ enum Ended {
 }
 
 impl Task {
-    async fn run(self, socket: Socket, mut stop: oneshot::Receiver<()>) {
+    async fn run(self, socket: Socket, stop: oneshot::Receiver<()>) {
+        self.serve(socket, stop).await;
+        // Ends every subscription: their `recv` returns `None` from now on.
+        if let Some(routes) = self.routes.upgrade()
+            && let Ok(mut routes) = routes.lock()
+        {
+            routes.map.clear();
+            routes.closed = true;
+        }
+        tracing::debug!("ARI events task stopped");
+    }
+
+    async fn serve(&self, socket: Socket, mut stop: oneshot::Receiver<()>) {
         tracing::debug!(capacity = self.capacity, "ARI events task started");
         if self.tx.send(StreamEvent::Connected).await.is_err() {
             return;

@@ -365,6 +365,7 @@ async fn application_replaced_stops_the_stream_without_reconnecting() {
         .build()
         .unwrap();
     let mut stream = connected(&client).await;
+    let mut sub = stream.subscribe_channel("any");
     client.applications().get("hookflash").await.unwrap();
     match stream.recv().await {
         Some(StreamEvent::ApplicationReplaced(r)) => assert_eq!(r.application, "hookflash"),
@@ -372,6 +373,11 @@ async fn application_replaced_stops_the_stream_without_reconnecting() {
     }
     // The task has ended: no reconnect war.
     assert!(stream.recv().await.is_none());
+    assert!(
+        sub.recv().await.is_none(),
+        "subscriptions end with the stream"
+    );
+    assert!(stream.subscribe_bridge("late").recv().await.is_none());
     assert_eq!(fake.websocket_connections(), 1);
 }
 
