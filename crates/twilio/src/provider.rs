@@ -683,11 +683,26 @@ impl CallProvider for TwilioProvider {
             ("EndConferenceOnExit", "false".to_owned()),
             ("Beep", "false".to_owned()),
         ];
-        let participant = self
+        let participant = match self
             .inner
             .api
             .create_participant(&call_id.to_string(), &form)
-            .await?;
+            .await
+        {
+            Ok(p) => p,
+            Err(err) => {
+                // The destination could not be dialled: give the customer back to the agent.
+                if let Some(customer) = &transferee {
+                    let form: Form = vec![("Hold", "false".to_owned())];
+                    let _ = self
+                        .inner
+                        .api
+                        .update_participant(&conference, customer, &form)
+                        .await;
+                }
+                return Err(err.into());
+            }
+        };
         self.inner
             .registry()
             .set_leg(call_id, &participant.call_sid, LegRole::SecondAgent);

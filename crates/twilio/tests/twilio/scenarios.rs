@@ -750,3 +750,38 @@ async fn conference_customer_busy_ends_the_agent_leg() {
     assert_eq!(record.disposition, Some(Disposition::Busy));
     assert!(record.is_ended());
 }
+
+#[tokio::test]
+async fn failed_attended_transfer_gives_the_customer_back() {
+    let mut rig = Rig::start(BridgeMode::Conference).await;
+    let call_id = rig.originate().await;
+    let (agent, customer) = rig.connected().await;
+    rig.wait_for("bridged", |e| {
+        e.leg.as_str() == customer && matches!(e.kind, LegEventKind::Bridged { .. })
+    })
+    .await;
+    // From now on the fake throttles every new call: the destination cannot be dialled.
+    rig.fake.set_cps_limit(Some(0.001));
+    let err = rig
+        .provider
+        .start_attended_transfer(hookflash_provider::AttendedTransferRequest {
+            call_id,
+            transferer: leg(&agent),
+            transferee: Some(leg(&customer)),
+            destination: "+15550004444".to_owned(),
+            context: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Rejected { reason } if reason.contains("20429")),
+        "{err:?}"
+    );
+    rig.wait_for("customer back", |e| {
+        e.leg.as_str() == customer && e.kind == LegEventKind::Unheld
+    })
+    .await;
+    rig.settle().await;
+    assert_eq!(rig.hung_up(&customer), None);
+    assert_eq!(rig.hung_up(&agent), None);
+}
