@@ -56,9 +56,18 @@ pub struct WriteStats {
     pub events: usize,
 }
 
-/// Events per multi-row INSERT: 7 columns each, well under SQLite's 32766 and PostgreSQL's
-/// 65535 bound parameters.
-const EVENT_CHUNK: usize = 500;
+/// Rows per multi-row statement: (calls, events).
+///
+/// PostgreSQL gains from fewer round trips (41 and 7 parameters a row, far under its 65535).
+/// sqlx's SQLite driver looks each parameter up by name, which grows with the statement, so
+/// there small statements are fastest (measured: 50 single-row call upserts took half the
+/// time of one 50-row upsert; 10-row event inserts beat both 1 and 500).
+fn chunk_sizes(dialect: Dialect) -> (usize, usize) {
+    match dialect {
+        Dialect::Postgres => (100, 500),
+        Dialect::Sqlite => (1, 10),
+    }
+}
 
 /// Columns the tracker may not know (the API fills them when it places the call): a write
 /// without them keeps what is stored.
@@ -75,9 +84,6 @@ const KEPT_WHEN_NULL: &[&str] = &[
     "wrapup_code",
     "wrapup_notes",
 ];
-
-/// Calls per multi-row upsert: 41 columns each.
-const CALL_CHUNK: usize = 100;
 
 /// `($1, ..., $width), ($width+1, ...), ...` for `rows` rows.
 fn values(rows: usize, width: usize) -> String {
@@ -305,16 +311,17 @@ impl Store {
         }
         let plan = plan(batch);
         let dialect = self.dialect();
-        let full_call_sql = call_upsert_sql(dialect, CALL_CHUNK);
+        let (call_chunk, event_chunk) = chunk_sizes(dialect);
+        let full_call_sql = call_upsert_sql(dialect, call_chunk);
         let leg_sql = leg_upsert_sql();
-        let full_chunk_sql = event_insert_sql(EVENT_CHUNK);
+        let full_chunk_sql = event_insert_sql(event_chunk);
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
             // One statement per chunk: the calls of a batch are distinct (coalesced), which a
             // multi-row upsert requires.
-            for chunk in plan.calls.chunks(CALL_CHUNK) {
+            for chunk in plan.calls.chunks(call_chunk) {
                 let short_sql;
-                let sql = if chunk.len() == CALL_CHUNK {
+                let sql = if chunk.len() == call_chunk {
                     &full_call_sql
                 } else {
                     short_sql = call_upsert_sql(dialect, chunk.len());
@@ -344,9 +351,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            for chunk in plan.events.chunks(EVENT_CHUNK) {
+            for chunk in plan.events.chunks(event_chunk) {
                 let short_sql;
-                let sql = if chunk.len() == EVENT_CHUNK {
+                let sql = if chunk.len() == event_chunk {
                     &full_chunk_sql
                 } else {
                     short_sql = event_insert_sql(chunk.len());
