@@ -102,6 +102,10 @@ struct Live {
 
 impl Live {
     async fn start(host: &str, agent_scenario: &str) -> Self {
+        Self::start_with(host, agent_scenario, AriProviderConfig::new(APP)).await
+    }
+
+    async fn start_with(host: &str, agent_scenario: &str, config: AriProviderConfig) -> Self {
         ensure_recording_dir();
         // Phones first: a call must not find them missing.
         let phones = vec![
@@ -112,9 +116,7 @@ impl Live {
         let client = Client::builder(format!("http://{host}:8088/ari"), "ari", "aripass")
             .build()
             .unwrap();
-        let provider = AriProvider::connect(client, AriProviderConfig::new(APP))
-            .await
-            .unwrap();
+        let provider = AriProvider::connect(client, config).await.unwrap();
         let tracker = Arc::new(Mutex::new(Tracker::new(TrackerConfig::default())));
         let mut events = provider.events();
         let t = tracker.clone();
@@ -136,12 +138,21 @@ impl Live {
     }
 
     async fn originate(&self, number: &str, customer_ring: Duration) -> CallId {
+        self.originate_with(number, |r| r.customer_ring_timeout = customer_ring)
+            .await
+    }
+
+    async fn originate_with(
+        &self,
+        number: &str,
+        tweak: impl FnOnce(&mut OriginateRequest),
+    ) -> CallId {
         let call_id = CallId::new_random();
         let mut req =
             OriginateRequest::new(call_id, TenantId::new_random(), "PJSIP/agent1001", number);
         req.caller_id = Some("18005550100".into());
         req.caller_name = Some("Hookflash Outbound".into());
-        req.customer_ring_timeout = customer_ring;
+        tweak(&mut req);
         self.tracker.lock().unwrap().register_originate(
             call_id,
             req.tenant,
@@ -426,4 +437,51 @@ async fn live_ari_attended_transfer() {
     );
     assert_eq!(r.transfers[0].to.as_deref(), Some("1002"));
     assert_eq!(r.hold_count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_agent_busy() {
+    let Some(host) = live_host("live_ari_agent_busy") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-busy.xml").await;
+    let id = live.originate("5551204611", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::AgentBusy), "{r:#?}");
+    assert!(!r.agent_answered && !r.customer_dialed, "{r:#?}");
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(17), "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_agent_no_answer() {
+    let Some(host) = live_host("live_ari_agent_no_answer") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-noanswer.xml").await;
+    let id = live
+        .originate_with("5551204612", |r| {
+            r.agent_ring_timeout = Duration::from_secs(6)
+        })
+        .await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::AgentNoAnswer), "{r:#?}");
+    assert!(!r.customer_dialed, "{r:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_customer_unavailable() {
+    let Some(host) = live_host("live_ari_customer_unavailable") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    // A trunk whose AOR has no contact: the customer cannot be reached.
+    let config = AriProviderConfig::new(APP).trunk("trunk-offline");
+    let live = Live::start_with(&host, "agent-answer-1s.xml", config).await;
+    let id = live.originate("5551204613", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Failed), "{r:#?}");
+    assert!(!r.bridged && r.customer_dialed && r.customer_leg.is_none());
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(3), "{r:#?}");
 }

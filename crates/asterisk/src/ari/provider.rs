@@ -410,9 +410,36 @@ impl Inner {
     async fn execute(&self, step: Step) {
         match step {
             Step::AgentAnswered { call_id, agent } => {
-                if let Err(e) = self.agent_answered(call_id, &agent).await {
-                    tracing::warn!(%call_id, error = %e, "ARI call setup failed; hanging the agent up");
-                    self.hangup_channel(&agent).await;
+                match self.agent_answered(call_id, &agent).await {
+                    Ok(()) => {}
+                    Err(Setup::Bridge(e)) => {
+                        tracing::warn!(%call_id, error = %e, "ARI bridge setup failed; hanging the agent up");
+                        self.hangup_channel(&agent).await;
+                    }
+                    Err(Setup::Customer(e)) => {
+                        // Asterisk could not even make the customer's channel (an endpoint
+                        // without contact: 500 "Allocation failed"). Report it as Dial reports
+                        // an unreachable destination, and end the agent's leg with cause 3.
+                        tracing::warn!(%call_id, error = %e, "customer leg not placed");
+                        self.report(
+                            &agent,
+                            LegEventKind::Dialing {
+                                target: None,
+                                destination: self.customer_number(call_id),
+                            },
+                        );
+                        self.report(
+                            &agent,
+                            LegEventKind::VariableSet {
+                                name: "DIALSTATUS".to_owned(),
+                                value: "CHANUNAVAIL".to_owned(),
+                            },
+                        );
+                        let options = ChannelsHangupOptions::new().reason_code("3");
+                        if let Err(e) = self.client.channels().hangup(&agent, options).await {
+                            tracing::warn!(error = %e, "ARI hangup failed");
+                        }
+                    }
                 }
             }
             Step::Dial {
@@ -469,7 +496,7 @@ impl Inner {
         }
     }
 
-    async fn agent_answered(&self, call_id: CallId, agent: &str) -> Result<(), ProviderError> {
+    async fn agent_answered(&self, call_id: CallId, agent: &str) -> Result<(), Setup> {
         let bridge = self.client.new_id();
         {
             let mut book = self.book();
@@ -486,15 +513,24 @@ impl Inner {
             .bridges()
             .create(options)
             .await
-            .map_err(|e| map_error("creating the bridge", e))?;
+            .map_err(|e| Setup::Bridge(map_error("creating the bridge", e)))?;
         self.client
             .bridges()
             .add_channel(&bridge, &[agent], BridgesAddChannelOptions::new())
             .await
-            .map_err(|e| map_error("adding the agent", e))?;
+            .map_err(|e| Setup::Bridge(map_error("adding the agent", e)))?;
         self.place_customer(call_id, self.config.customer_leg)
-            .await?;
+            .await
+            .map_err(Setup::Customer)?;
         Ok(())
+    }
+
+    fn customer_number(&self, call_id: CallId) -> Option<String> {
+        self.book()
+            .calls
+            .get(&call_id)
+            .and_then(|c| c.customer_plan.as_ref())
+            .map(|p| p.number.clone())
     }
 
     fn consult_of(&self, transfer: &TransferId) -> Option<ConsultParts> {
@@ -510,6 +546,15 @@ impl Inner {
             })
         })
     }
+}
+
+/// Which part of an agent-first call's setup failed.
+#[derive(Debug)]
+enum Setup {
+    /// The bridge (or putting the agent in it).
+    Bridge(ProviderError),
+    /// Making the customer's channel.
+    Customer(ProviderError),
 }
 
 /// A transfer's call, consultation, agent, customer and call bridge.
