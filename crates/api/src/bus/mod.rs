@@ -1,8 +1,20 @@
 //! The event bus: call and agent-state messages, in-process (tokio broadcast) and across
 //! processes (PostgreSQL LISTEN/NOTIFY).
 //!
-//! Minimal in-process form (written by the api engineer so the WebSocket hub can subscribe);
-//! the services engineer extends it with the cross-process transport.
+//! - [`EventBus`]: the in-process bus the WebSocket hub subscribes to. On a single node (the
+//!   api-server embedding the listener) the pipeline publishes straight into it.
+//! - [`Publisher`]: where the pipeline publishes: the local [`EventBus`], or PostgreSQL
+//!   (`NOTIFY` on [`NOTIFY_CHANNEL`]) when the listener runs as its own process.
+//! - [`spawn_pg_relay`]: run by every api-server beside a separate listener; it `LISTEN`s and
+//!   republishes into the local bus, and forwards the agent-state changes made on this node
+//!   to the other nodes.
+//!
+//! A NOTIFY payload is limited to 8000 bytes: a call message crosses processes without its
+//! timeline (and, if still too large, without its legs); the full call is in the store.
+
+mod pg;
+
+pub use pg::{NOTIFY_CHANNEL, PgPublisher, Publisher, spawn_pg_relay};
 
 use std::sync::Arc;
 

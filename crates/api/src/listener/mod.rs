@@ -1,1 +1,381 @@
 //! The event pipeline: provider events → call tracker → store batch writer → event bus.
+//!
+//! [`Listener::start`] runs one task per [`Source`] (a configured PBX connection), each with its
+//! own [`Tracker`], all writing through one [`BatchWriter`]:
+//!
+//! - `ProviderEvent::Leg` → [`Tracker::apply`]; `Resynced { legs }` (after every reconnect) →
+//!   [`Tracker::merge_snapshot`]; `Lagged` → a fresh [`CallProvider::snapshot`] merged the same
+//!   way; [`Tracker::expire`] runs whenever [`Tracker::poll_timeout`] has passed.
+//! - Every [`CallUpdate`] is written (call, legs, timeline) and then published on the bus with
+//!   its tenant. An `ended` update is flushed to the database before it is published, so a
+//!   client that sees `call_ended` and reads the call gets the final row.
+//! - Tenants: a call placed through `POST /calls` carries our call id; the API wrote its row
+//!   (with tenant, agent and numbers) before originating, so the pipeline looks that row up
+//!   on the call's first update and registers the originate with the tracker
+//!   ([`Tracker::register_originate`]). Calls the API did not place (inbound) belong to the
+//!   default tenant.
+//! - CDRs: providers do not surface CDRs as leg events. For AMI sources the pipeline reads the
+//!   raw `Cdr` events from the AMI client ([`Source::cdr_events`]) and stores them
+//!   ([`hookflash_store::Cdrs`]) tied to the call whose leg they name; the call's own billsec
+//!   (`talk_secs`) is recorded beside Asterisk's `BillableSeconds` in the row's `raw` JSON
+//!   (`hookflash.talk_secs`, `hookflash.billsec_delta`) and a difference above one second is
+//!   logged. ARI and Twilio deliver no CDRs.
+//! - [`Listener::shutdown`] stops the tasks, then flushes every pending write.
+
+mod cdr;
+mod metrics;
+mod tenants;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use hookflash_calls::{CallUpdate, Tracker, TrackerConfig, UpdateKind};
+use hookflash_provider::{CallProvider, ProviderEvent};
+use hookflash_store::{BatchConfig, BatchWriter, CallWrite, Store};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::bus::{BusMessage, Publisher};
+use crate::error::Result;
+
+pub use metrics::ListenerMetrics;
+
+use tenants::TenantResolver;
+
+/// One PBX connection to listen to.
+pub struct Source {
+    /// The configured name.
+    pub name: String,
+    /// `ami`, `ari` or `twilio` (stored as the call's provider).
+    pub protocol: &'static str,
+    /// The connection.
+    pub provider: Arc<dyn CallProvider>,
+    /// Raw AMI events of the same connection, read for `Cdr` events (AMI only).
+    pub cdr_events: Option<hookflash_ami::EventStream>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("name", &self.name)
+            .field("protocol", &self.protocol)
+            .field("cdr_events", &self.cdr_events.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings of the pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct ListenerConfig {
+    /// The trackers' settings.
+    pub tracker: TrackerConfig,
+    /// The batch writer's settings.
+    pub batch: BatchConfig,
+}
+
+/// The live status of one source.
+#[derive(Debug)]
+pub struct SourceStatus {
+    /// The configured name.
+    pub name: String,
+    /// `ami`, `ari`, `twilio`.
+    pub protocol: &'static str,
+    connected: AtomicBool,
+    live_calls: AtomicU64,
+}
+
+impl SourceStatus {
+    /// Whether the link to the PBX is up (as its last event said).
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Calls in progress on this source.
+    pub fn live_calls(&self) -> u64 {
+        self.live_calls.load(Ordering::Relaxed)
+    }
+}
+
+/// The running pipeline.
+#[derive(Debug)]
+pub struct Listener {
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    writer: Arc<BatchWriter>,
+    statuses: Vec<Arc<SourceStatus>>,
+    metrics: ListenerMetrics,
+}
+
+impl Listener {
+    /// Starts one task per source on the current runtime.
+    pub fn start(
+        store: Store,
+        sources: Vec<Source>,
+        publisher: Publisher,
+        config: ListenerConfig,
+    ) -> Self {
+        let writer = Arc::new(BatchWriter::spawn(store.clone(), config.batch.clone()));
+        let (stop, stop_rx) = watch::channel(false);
+        let metrics = ListenerMetrics::new();
+        let resolver = Arc::new(TenantResolver::new(store.clone()));
+        let mut tasks = Vec::new();
+        let mut statuses = Vec::new();
+        for source in sources {
+            let status = Arc::new(SourceStatus {
+                name: source.name.clone(),
+                protocol: source.protocol,
+                connected: AtomicBool::new(true),
+                live_calls: AtomicU64::new(0),
+            });
+            statuses.push(Arc::clone(&status));
+            let worker = Worker {
+                tracker: Tracker::new(config.tracker.clone()),
+                protocol: source.protocol,
+                store: store.clone(),
+                writer: Arc::clone(&writer),
+                publisher: publisher.clone(),
+                resolver: Arc::clone(&resolver),
+                metrics: metrics.clone(),
+                status,
+            };
+            let span = tracing::info_span!("listener", server = %source.name);
+            tasks.push(tokio::spawn(
+                worker.run(source, stop_rx.clone()).instrument(span),
+            ));
+        }
+        Self {
+            stop,
+            tasks,
+            writer,
+            statuses,
+            metrics,
+        }
+    }
+
+    /// The sources' live status.
+    pub fn statuses(&self) -> &[Arc<SourceStatus>] {
+        &self.statuses
+    }
+
+    /// The pipeline's counters.
+    pub fn metrics(&self) -> &ListenerMetrics {
+        &self.metrics
+    }
+
+    /// Writes every update handed to the writer so far.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn flush(&self) -> Result<()> {
+        self.writer.flush().await?;
+        Ok(())
+    }
+
+    /// Stops every source task (each finishes the update in hand), then writes every pending
+    /// update and stops the writer.
+    ///
+    /// # Errors
+    /// The final write's error.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a listener task failed");
+            }
+        }
+        match Arc::try_unwrap(self.writer) {
+            Ok(writer) => {
+                let stats = writer.shutdown().await?;
+                tracing::info!(
+                    batches = stats.batches,
+                    rows = stats.rows,
+                    "listener stopped; every pending write flushed"
+                );
+            }
+            Err(writer) => writer.flush().await?,
+        }
+        Ok(())
+    }
+}
+
+struct Worker {
+    tracker: Tracker,
+    protocol: &'static str,
+    store: Store,
+    writer: Arc<BatchWriter>,
+    publisher: Publisher,
+    resolver: Arc<TenantResolver>,
+    metrics: ListenerMetrics,
+    status: Arc<SourceStatus>,
+}
+
+fn until(deadline: Option<DateTime<Utc>>) -> Duration {
+    match deadline {
+        Some(d) => (d - Utc::now()).to_std().unwrap_or(Duration::ZERO),
+        // Nothing scheduled: wake up rarely, only to re-check.
+        None => Duration::from_secs(3600),
+    }
+}
+
+impl Worker {
+    async fn run(mut self, source: Source, mut stop: watch::Receiver<bool>) {
+        let mut events = source.provider.events();
+        let mut cdrs = source.cdr_events;
+        let name = source.name;
+        tracing::info!(server = %name, protocol = self.protocol, "listening for call events");
+        loop {
+            let wait = until(self.tracker.poll_timeout());
+            let updates = tokio::select! {
+                biased;
+                _ = stop.changed() => break,
+                ev = events.next() => match ev {
+                    Some(ev) => self.on_provider_event(&name, &*source.provider, ev).await,
+                    None => {
+                        tracing::warn!(server = %name, "the provider's event stream ended");
+                        self.status.connected.store(false, Ordering::Relaxed);
+                        break;
+                    }
+                },
+                raw = async {
+                    match cdrs.as_mut() {
+                        Some(s) => s.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    match raw {
+                        Some(hookflash_ami::ClientEvent::Event(e)) if e.name().eq_ignore_ascii_case("Cdr") => {
+                            self.on_cdr(e.raw()).await;
+                        }
+                        Some(_) => {}
+                        None => cdrs = None,
+                    }
+                    Vec::new()
+                }
+                _ = tokio::time::sleep(wait) => self.tracker.expire(Utc::now()),
+            };
+            self.process(updates).await;
+            self.status
+                .live_calls
+                .store(self.tracker.live_len() as u64, Ordering::Relaxed);
+        }
+        // Updates already due are written before the writer is flushed.
+        let due = self.tracker.expire(Utc::now());
+        self.process(due).await;
+    }
+
+    async fn on_provider_event(
+        &mut self,
+        name: &str,
+        provider: &dyn CallProvider,
+        ev: ProviderEvent,
+    ) -> Vec<CallUpdate> {
+        let now = Utc::now();
+        match ev {
+            ProviderEvent::Leg(e) => {
+                self.metrics.events.inc();
+                self.tracker.apply(&e, now)
+            }
+            ProviderEvent::Disconnected { reason } => {
+                tracing::warn!(server = %name, %reason, "PBX link down; waiting for resync");
+                self.status.connected.store(false, Ordering::Relaxed);
+                self.metrics.disconnects.inc();
+                Vec::new()
+            }
+            ProviderEvent::Resynced { legs } => {
+                tracing::info!(server = %name, legs = legs.len(), "PBX link back; merging its live legs");
+                self.status.connected.store(true, Ordering::Relaxed);
+                self.metrics.resyncs.inc();
+                self.tracker.merge_snapshot(&legs, now)
+            }
+            ProviderEvent::Lagged { missed } => {
+                tracing::warn!(server = %name, missed, "the pipeline fell behind; resyncing");
+                self.metrics.lagged.inc_by(missed);
+                match provider.snapshot().await {
+                    Ok(legs) => self.tracker.merge_snapshot(&legs, Utc::now()),
+                    Err(e) => {
+                        tracing::warn!(server = %name, error = %e, "snapshot after lag failed");
+                        Vec::new()
+                    }
+                }
+            }
+            other => {
+                tracing::debug!(server = %name, event = ?other, "ignoring an unknown provider event");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Writes and publishes updates, learning each call's tenant on the way.
+    async fn process(&mut self, updates: Vec<CallUpdate>) {
+        let mut queue: VecDeque<CallUpdate> = updates.into();
+        while let Some(mut update) = queue.pop_front() {
+            let tenant = match update.record.tenant {
+                Some(t) => t,
+                None => {
+                    let found = self.resolver.resolve(&update.record).await;
+                    if let Some(origin) = &found.origin {
+                        let more = self.tracker.register_originate(
+                            update.call_id,
+                            found.tenant,
+                            origin.agent_endpoint.clone(),
+                            origin.customer_number.clone(),
+                            Utc::now(),
+                        );
+                        if update.record.agent_endpoint.is_none() {
+                            update.record.agent_endpoint = Some(origin.agent_endpoint.clone());
+                        }
+                        queue.extend(more);
+                    }
+                    update.record.tenant = Some(found.tenant);
+                    found.tenant
+                }
+            };
+            self.metrics.updates.inc();
+            let write = CallWrite::from_update(&update, tenant, self.protocol);
+            if let Err(e) = self.writer.write(write).await {
+                self.metrics.write_errors.inc();
+                tracing::error!(call_id = %update.call_id, error = %e, "could not queue a call write");
+            }
+            if update.kind == UpdateKind::Ended
+                && let Err(e) = self.writer.flush().await
+            {
+                self.metrics.write_errors.inc();
+                tracing::error!(call_id = %update.call_id, error = %e, "could not write an ended call");
+            }
+            let record = Box::new(update.record);
+            let msg = match update.kind {
+                UpdateKind::Created => BusMessage::CallCreated { tenant, record },
+                UpdateKind::Ended => BusMessage::CallEnded { tenant, record },
+                _ => BusMessage::CallUpdated { tenant, record },
+            };
+            if let Err(e) = self.publisher.publish(msg).await {
+                self.metrics.publish_errors.inc();
+                tracing::warn!(call_id = %update.call_id, error = %e, "could not publish a call update");
+            }
+        }
+    }
+
+    async fn on_cdr(&mut self, msg: &hookflash_ami::Message) {
+        self.metrics.cdrs.inc();
+        let call = msg
+            .get_str("UniqueID")
+            .and_then(|uid| cdr::call_of_leg(&self.tracker, uid));
+        let tenant = match &call {
+            Some(c) => match c.tenant {
+                Some(t) => t,
+                None => self.resolver.resolve(c).await.tenant,
+            },
+            None => self.resolver.default_tenant().await,
+        };
+        let row = cdr::cdr_row(msg, tenant, call.as_ref());
+        if let Err(e) = self.store.cdrs().upsert(&row).await {
+            self.metrics.write_errors.inc();
+            tracing::error!(uniqueid = %row.uniqueid, error = %e, "could not store a CDR");
+        }
+    }
+}
