@@ -553,9 +553,12 @@ impl Book {
             Event::ChannelDestroyed(e) => {
                 let id = &e.channel.id;
                 let Some(call_id) = self.channels.get(id).and_then(|i| i.call_id) else {
+                    // Not part of any call of ours: nothing more will be asked about it.
+                    self.channels.remove(id);
                     return steps;
                 };
                 let Some(call) = self.calls.get(&call_id) else {
+                    self.forget_if_over(call_id);
                     return steps;
                 };
                 let is_agent = call.agent.as_deref() == Some(id);
@@ -595,10 +598,29 @@ impl Book {
                         steps.push(Step::DestroyBridge { bridge });
                     }
                 }
+                self.forget_if_over(call_id);
             }
             _ => {}
         }
         steps
+    }
+
+    /// Drops a call and its channels once every channel of it is gone and nothing of it is
+    /// left to tear down, so a long-running provider does not grow.
+    fn forget_if_over(&mut self, call_id: CallId) {
+        let busy = self.calls.get(&call_id).is_some_and(|c| {
+            c.consult.is_some() || c.bridge.is_some() || (c.agent.is_none() && c.customer.is_none())
+        });
+        let live = self
+            .channels
+            .values()
+            .any(|i| i.call_id == Some(call_id) && !i.destroyed);
+        if busy || live {
+            return;
+        }
+        self.calls.remove(&call_id);
+        self.channels.retain(|_, i| i.call_id != Some(call_id));
+        self.bridges.retain(|_, c| *c != call_id);
     }
 
     fn customer_up(call: &mut CallCtl, id: &str, call_id: CallId, steps: &mut Vec<Step>) {
@@ -765,6 +787,34 @@ mod tests {
             ]
         );
         assert!(all.iter().all(|e| e.keys.call_id == Some(call)));
+    }
+
+    #[test]
+    fn a_finished_call_is_forgotten() {
+        let mut book = Book::default();
+        let call: CallId = "5af92377-4fc6-49f3-8582-8f3d5f62c1f0".parse().unwrap();
+        book.stage("1795315704.624", call, LegRole::Agent);
+        book.stage("1795315705.625", call, LegRole::Customer);
+        own_bridge(&mut book, call);
+        if let Some(c) = book.calls.get_mut(&call) {
+            c.customer = Some("1795315705.625".to_owned());
+        }
+        let mut steps = Vec::new();
+        for e in fixture_events("ari-agent-first-bridge") {
+            book.translate(&e);
+            steps.extend(book.steps(&e));
+        }
+        // The customer's end hangs the agent up; the agent's end destroys the bridge.
+        assert!(steps.contains(&Step::Hangup {
+            channel: "1795315704.624".to_owned()
+        }));
+        assert_eq!(
+            steps.last(),
+            Some(&Step::DestroyBridge {
+                bridge: "e29d81f1-5064-443d-bddd-fb6a7496ccee".to_owned()
+            })
+        );
+        assert!(book.calls.is_empty() && book.channels.is_empty() && book.bridges.is_empty());
     }
 
     #[test]

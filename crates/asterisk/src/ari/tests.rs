@@ -96,3 +96,119 @@ async fn a_reconnect_is_reported_and_followed_by_the_live_legs() {
     let asked: Vec<String> = fake.received().iter().map(|r| r.path.clone()).collect();
     assert_eq!(asked, ["/ari/channels", "/ari/bridges"]);
 }
+
+/// The requests of the commands no capture shows, each answered 204.
+fn command_transcript() -> Transcript {
+    let reqs = [
+        ("POST", "/ari/channels/c1/dtmf?dtmf=12%23"),
+        ("POST", "/ari/channels/a1/mute?direction=in"),
+        ("DELETE", "/ari/channels/a1/mute?direction=in"),
+        ("POST", "/ari/channels/c1/answer"),
+        ("POST", "/ari/recordings/live/r1/pause"),
+        ("DELETE", "/ari/recordings/live/r1/pause"),
+        ("POST", "/ari/recordings/live/r1/stop"),
+        (
+            "POST",
+            "/ari/channels/c1/continue?context=hookflash-transfer&extension=1002&priority=1",
+        ),
+        ("DELETE", "/ari/channels/a1?reason=normal"),
+        (
+            "POST",
+            "/ari/channels/c2/continue?context=parkedcalls&extension=700&priority=1",
+        ),
+        ("DELETE", "/ari/channels/a2?reason=normal"),
+        ("DELETE", "/ari/channels/c3?reason_code=17"),
+    ];
+    let text: Vec<String> = reqs
+        .iter()
+        .map(|(m, p)| {
+            json!({"t": 0.0, "kind": "http", "method": m, "path": p,
+                   "request_body": null, "status": 204, "response_body": null})
+            .to_string()
+        })
+        .collect();
+    Transcript::from_jsonl(&text.join("\n")).unwrap()
+}
+
+#[tokio::test]
+async fn commands_send_the_documented_requests_and_report_what_ari_does_not() {
+    use hookflash_provider::{
+        BlindTransferRequest, CallId, HangupCause, LegEventKind, LegId, MediaDirection,
+        ParkRequest, TransferKind,
+    };
+    let fake = FakeAri::builder(command_transcript())
+        .gate_events_on_requests(false)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder(fake.base_url(), "ari", "aripass")
+        .build()
+        .unwrap();
+    let p = AriProvider::connect(client, AriProviderConfig::new("hookflash"))
+        .await
+        .unwrap();
+    let mut events = p.events();
+    let leg = |s: &str| LegId::new(s).unwrap();
+    let call = CallId::new_random();
+    p.send_dtmf(&leg("c1"), "12#").await.unwrap();
+    p.mute(&leg("a1"), MediaDirection::In).await.unwrap();
+    p.unmute(&leg("a1"), MediaDirection::In).await.unwrap();
+    p.answer(&leg("c1")).await.unwrap();
+    p.pause_recording(&leg("a1"), "r1").await.unwrap();
+    p.resume_recording(&leg("a1"), "r1").await.unwrap();
+    p.stop_recording(&leg("a1"), "r1").await.unwrap();
+    p.blind_transfer(BlindTransferRequest {
+        call_id: call,
+        leg: leg("c1"),
+        transferer: Some(leg("a1")),
+        destination: "1002".to_owned(),
+        context: None,
+    })
+    .await
+    .unwrap();
+    p.park(ParkRequest {
+        call_id: call,
+        leg: leg("c2"),
+        parker: Some(leg("a2")),
+        lot: None,
+        timeout: None,
+    })
+    .await
+    .unwrap();
+    p.hangup(&leg("c3"), Some(HangupCause::from_code(17)))
+        .await
+        .unwrap();
+    assert!(
+        p.send_dtmf(&leg("c1"), "1x").await.is_err(),
+        "bad digits never reach Asterisk"
+    );
+    let unmatched: Vec<_> = fake.received().into_iter().filter(|r| !r.matched).collect();
+    assert!(unmatched.is_empty(), "{unmatched:?}");
+    assert_eq!(fake.remaining_http(), 0);
+
+    let mut kinds = Vec::new();
+    while let Ok(Some(ProviderEvent::Leg(e))) =
+        tokio::time::timeout(std::time::Duration::from_millis(200), events.next()).await
+    {
+        kinds.push((e.leg.to_string(), e.kind));
+    }
+    let names: Vec<(&str, &str)> = kinds.iter().map(|(l, k)| (l.as_str(), k.name())).collect();
+    assert_eq!(
+        names,
+        [
+            ("c1", "dtmf"),
+            ("c1", "dtmf"),
+            ("c1", "dtmf"),
+            ("a1", "muted"),
+            ("a1", "unmuted"),
+            ("a1", "recording_paused"),
+            ("a1", "recording_resumed"),
+            ("c1", "transferred"),
+            ("c2", "parked"),
+        ]
+    );
+    assert!(matches!(
+        &kinds[7].1,
+        LegEventKind::Transferred { kind: TransferKind::Blind, to: Some(to), .. } if to == "1002"
+    ));
+}
