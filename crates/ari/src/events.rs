@@ -595,6 +595,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn events_stay_small_and_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Event>();
+        send_sync::<crate::Client>();
+        fn send<T: Send>() {}
+        send::<EventStream>();
+        send::<Subscription>();
+        assert!(std::mem::size_of::<Event>() <= 40, "{}", std::mem::size_of::<Event>());
+        assert!(std::mem::size_of::<StreamEvent>() <= 128, "{}", std::mem::size_of::<StreamEvent>());
+    }
+
+    #[test]
     fn base64_matches_rfc4648() {
         assert_eq!(base64(b""), "");
         assert_eq!(base64(b"f"), "Zg==");
