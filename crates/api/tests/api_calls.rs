@@ -884,3 +884,47 @@ on_both!(
     stats_servers_health_openapi,
     bootstrap_creates_admin_once,
 );
+
+/// The Twilio server test is an account fetch with the account's credentials (against a local
+/// stand-in for the REST API): 200 is `up` with the account status, 401 is `down`.
+#[tokio::test]
+async fn twilio_account_fetch_probe() {
+    use axum::http::HeaderMap;
+    use hookflash_api::{ServerProbe, TwilioAccountFetch};
+
+    async fn account(
+        axum::extract::Path(sid): axum::extract::Path<String>,
+        headers: HeaderMap,
+    ) -> (StatusCode, axum::Json<serde_json::Value>) {
+        use base64::Engine;
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("ACtest:token-1")
+        );
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if sid != "ACtest.json" || auth != expected {
+            return (StatusCode::UNAUTHORIZED, axum::Json(json!({"code": 20003})));
+        }
+        (
+            StatusCode::OK,
+            axum::Json(json!({"sid": "ACtest", "status": "active"})),
+        )
+    }
+    let router =
+        axum::Router::new().route("/2010-04-01/Accounts/{sid}", axum::routing::get(account));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let base = format!("http://{addr}");
+
+    let good = TwilioAccountFetch::new(&base, "ACtest", "token-1").unwrap();
+    assert_eq!(good.connected(), None);
+    let report = good.test().await.unwrap();
+    assert_eq!(report.detail.as_deref(), Some("account active"));
+    let bad = TwilioAccountFetch::new(&base, "ACtest", "wrong").unwrap();
+    let err = bad.test().await.unwrap_err();
+    assert_eq!(err.code(), "auth", "{err}");
+}
