@@ -275,6 +275,40 @@ impl AmiProvider {
             .await
     }
 
+    /// Installs the two small contexts the hold emulation uses (`hold_context`: music on hold;
+    /// `hold_wait_context`: the other party waits), through the CLI's `dialplan add extension`
+    /// (in memory, until the next dialplan reload). Not needed when the dialplan has them, as
+    /// `examples/asterisk/extensions.conf` does.
+    pub async fn install_hold_dialplan(&self) -> Result<(), ProviderError> {
+        let config = &self.inner.config;
+        let lines = [
+            format!(
+                "dialplan add extension s,1,MusicOnHold,default into {} replace",
+                config.hold_context
+            ),
+            format!(
+                "dialplan add extension s,2,Hangup into {} replace",
+                config.hold_context
+            ),
+            format!(
+                "dialplan add extension s,1,Wait,3600 into {} replace",
+                config.hold_wait_context
+            ),
+            format!(
+                "dialplan add extension s,2,Hangup into {} replace",
+                config.hold_wait_context
+            ),
+        ];
+        for line in lines {
+            self.inner
+                .client
+                .command(&line)
+                .await
+                .map_err(provider_error)?;
+        }
+        Ok(())
+    }
+
     /// Plays DTMF digits on a leg as if its own party had pressed them (`PlayDTMF` with
     /// `Receive: true`): the bridge peer hears them and features (transfer codes) see them.
     pub async fn inject_dtmf(&self, leg: &LegId, digits: &str) -> Result<(), ProviderError> {
