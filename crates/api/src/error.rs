@@ -26,6 +26,9 @@ pub enum ApiError {
     /// The resource does not exist for the caller's tenant (also: belongs to another tenant).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The route exists, not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// A field failed validation.
     #[error("invalid {field}: {reason}")]
     Validation {
@@ -103,6 +106,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -130,6 +134,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Validation { .. } => "validation_failed",
             Self::BadRequest(_) => "bad_request",
             Self::Conflict(_) => "conflict",

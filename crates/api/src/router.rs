@@ -93,17 +93,22 @@ pub fn router(state: AppState) -> Router {
                 put(calls::set_disposition),
             );
     }
-    r.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        metrics::track,
-    ))
-    .fallback(not_found)
-    .layer(DefaultBodyLimit::max(body_limit))
-    .with_state(state)
+    r.method_not_allowed_fallback(method_not_allowed)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
 }
 
 async fn openapi_json() -> impl IntoResponse {
     axum::Json(openapi::openapi())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 async fn not_found(uri: Uri) -> ApiError {

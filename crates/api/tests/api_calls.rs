@@ -650,6 +650,11 @@ async fn stats_servers_health_openapi(db: Db) {
     let (s, body) = app.send(Method::GET, "/api/v1/nope", None, None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(error_code(&body), "not_found");
+    let (s, body) = app
+        .send(Method::PATCH, "/api/v1/calls", Some(&app.a.admin), None)
+        .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_code(&body), "method_not_allowed");
 }
 
 async fn bootstrap_creates_admin_once(db: Db) {
