@@ -137,6 +137,11 @@ impl Event {
         std::str::from_utf8(self.raw().first_value().unwrap_or_default()).unwrap_or("")
     }
 
+    /// Any header of the event (ASCII case-insensitive), e.g. `"Uniqueid"` or `"Linkedid"`.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.raw().get_str(key)
+    }
+
     /// The `ActionID` header (list events, `OriginateResponse`).
     pub fn action_id(&self) -> Option<&str> {
         self.raw().get_str("ActionID")
