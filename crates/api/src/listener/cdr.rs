@@ -36,9 +36,13 @@ fn int(text: Option<&str>) -> Option<i64> {
     text?.trim().parse().ok()
 }
 
-/// A store row for one `Cdr` event. `call` is the tracked call its channel belongs to; its
-/// billsec (talk seconds) is recorded beside Asterisk's and the difference logged when over a
-/// second (Asterisk counts from the agent leg's answer, the tracker from the bridge).
+/// A store row for one `Cdr` event. `call` is the tracked call its channel belongs to.
+///
+/// Reconciliation: Asterisk's `BillableSeconds` counts from the answer of the CDR's own
+/// channel (for an agent-first call, the agent's leg), the call's billsec (`talk_secs`) from
+/// the moment agent and customer were connected. Both are kept in `raw.hookflash`, with the
+/// tracker's answer-to-hangup time of the same leg (`leg_billsec`); a CDR that disagrees with
+/// that leg by more than a second is logged.
 pub(super) fn cdr_row(
     msg: &hookflash_ami::Message,
     tenant: TenantId,
@@ -52,26 +56,29 @@ pub(super) fn cdr_row(
         );
     }
     let billsec = int(msg.get_str("BillableSeconds"));
+    let uniqueid = opt(msg.get_str("UniqueID")).unwrap_or_default();
     if let Some(call) = call {
         let talk = i64::try_from(call.talk_secs).unwrap_or(i64::MAX);
-        let delta = billsec.map(|b| b - talk);
-        if let Some(d) = delta
-            && d.abs() > 1
-            && call.is_ended()
-        {
-            tracing::warn!(call_id = %call.call_id, cdr_billsec = ?billsec, talk_secs = talk,
-                "CDR billsec differs from the call's talk time");
+        let leg_billsec = call
+            .legs
+            .iter()
+            .find(|l| l.leg.as_str() == uniqueid)
+            .and_then(|l| Some((l.ended_at? - l.answered_at?).num_seconds()));
+        let delta = billsec.zip(leg_billsec).map(|(b, l)| b - l);
+        if delta.is_some_and(|d| d.abs() > 1) {
+            tracing::warn!(call_id = %call.call_id, cdr_billsec = ?billsec, ?leg_billsec,
+                "CDR billsec differs from the leg's answered time");
         }
         raw.insert(
             "hookflash".to_owned(),
             json!({
                 "call_id": call.call_id.to_string(),
                 "talk_secs": talk,
+                "leg_billsec": leg_billsec,
                 "billsec_delta": delta,
             }),
         );
     }
-    let uniqueid = opt(msg.get_str("UniqueID")).unwrap_or_default();
     Cdr {
         tenant_id: *tenant.as_uuid(),
         linkedid: call.and_then(|c| c.linkedid.clone()),

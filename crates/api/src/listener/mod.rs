@@ -319,12 +319,15 @@ impl Worker {
                 None => {
                     let found = self.resolver.resolve(&update.record).await;
                     if let Some(origin) = &found.origin {
+                        // The originate happened before any of its legs: registering it at
+                        // that time keeps the timeline (and so the state walk) in order.
+                        let at = update.record.created_at.min(origin.created_at);
                         let more = self.tracker.register_originate(
                             update.call_id,
                             found.tenant,
                             origin.agent_endpoint.clone(),
                             origin.customer_number.clone(),
-                            Utc::now(),
+                            at,
                         );
                         if update.record.agent_endpoint.is_none() {
                             update.record.agent_endpoint = Some(origin.agent_endpoint.clone());

@@ -17,6 +17,8 @@ const MEMORY: usize = 100_000;
 pub(super) struct Origin {
     pub(super) agent_endpoint: String,
     pub(super) customer_number: String,
+    /// When the API recorded the call (just before it asked for the originate).
+    pub(super) created_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A call's tenant and, for calls placed through the API, what the originate asked for.
@@ -129,6 +131,7 @@ impl TenantResolver {
                 (Some(agent_endpoint), Some(customer_number)) => Some(Origin {
                     agent_endpoint,
                     customer_number,
+                    created_at: row.created_at,
                 }),
                 _ => None,
             };
