@@ -312,7 +312,12 @@ impl Worker {
 
     /// Writes and publishes updates, learning each call's tenant on the way.
     async fn process(&mut self, updates: Vec<CallUpdate>) {
+        if updates.is_empty() {
+            return;
+        }
         let mut queue: VecDeque<CallUpdate> = updates.into();
+        let mut outbox = Vec::with_capacity(queue.len());
+        let mut any_ended = false;
         while let Some(mut update) = queue.pop_front() {
             let tenant = match update.record.tenant {
                 Some(t) => t,
@@ -344,21 +349,23 @@ impl Worker {
                 self.metrics.write_errors.inc();
                 tracing::error!(call_id = %update.call_id, error = %e, "could not queue a call write");
             }
-            if update.kind == UpdateKind::Ended
-                && let Err(e) = self.writer.flush().await
-            {
-                self.metrics.write_errors.inc();
-                tracing::error!(call_id = %update.call_id, error = %e, "could not write an ended call");
-            }
+            any_ended |= update.kind == UpdateKind::Ended;
             let record = Box::new(update.record);
-            let msg = match update.kind {
+            outbox.push(match update.kind {
                 UpdateKind::Created => BusMessage::CallCreated { tenant, record },
                 UpdateKind::Ended => BusMessage::CallEnded { tenant, record },
                 _ => BusMessage::CallUpdated { tenant, record },
-            };
+            });
+        }
+        // One flush for the whole round, before anything is announced as ended.
+        if any_ended && let Err(e) = self.writer.flush().await {
+            self.metrics.write_errors.inc();
+            tracing::error!(error = %e, "could not write ended calls");
+        }
+        for msg in outbox {
             if let Err(e) = self.publisher.publish(msg).await {
                 self.metrics.publish_errors.inc();
-                tracing::warn!(call_id = %update.call_id, error = %e, "could not publish a call update");
+                tracing::warn!(error = %e, "could not publish a call update");
             }
         }
     }
