@@ -3,7 +3,8 @@
 
 Run from the repository root after the api-docs change:
 
-    python3 crates/ari/codegen/generate.py
+    python3 crates/ari/codegen/generate.py          # rewrite the generated files
+    python3 crates/ari/codegen/generate.py --check  # exit 1 if they are out of date
 
 It writes readable, rustfmt-clean Rust into `crates/ari/src/generated/` and the call table used by the
 coverage test into `crates/ari/tests/support/coverage_calls.rs`. It never runs at build time: the output is
@@ -550,19 +551,48 @@ def write(path, text):
         f.write(text)
 
 
+def outputs(docs, models, parent):
+    """Every generated file as (path, text) before rustfmt."""
+    mod = HEADER + "//! Code generated from the ARI api-docs.\n\npub(crate) mod events;\npub(crate) mod models;\npub(crate) mod operations;\n"
+    return [
+        (os.path.join(OUT, "models.rs"), gen_models(docs, models, parent)),
+        (os.path.join(OUT, "events.rs"), gen_events(models, parent)),
+        (os.path.join(OUT, "operations.rs"), gen_operations(docs)),
+        (os.path.join(OUT, "mod.rs"), mod),
+        (os.path.join(TESTS, "coverage_calls.rs"), gen_calls(docs) + gen_roundtrip(docs, models)),
+    ]
+
+
+def rustfmt(text):
+    done = subprocess.run(
+        ["rustfmt", "--edition", "2024", "--emit", "stdout"],
+        input=text, capture_output=True, text=True, check=True,
+    )
+    return done.stdout
+
+
 def main():
+    check = "--check" in sys.argv[1:]
     docs, models = load()
     parent = parents(models)
-    os.makedirs(OUT, exist_ok=True)
-    write(os.path.join(OUT, "models.rs"), gen_models(docs, models, parent))
-    write(os.path.join(OUT, "events.rs"), gen_events(models, parent))
-    write(os.path.join(OUT, "operations.rs"), gen_operations(docs))
-    write(os.path.join(OUT, "mod.rs"), HEADER + "//! Code generated from the ARI api-docs.\n\npub(crate) mod events;\npub(crate) mod models;\npub(crate) mod operations;\n")
-    write(os.path.join(TESTS, "coverage_calls.rs"), gen_calls(docs) + gen_roundtrip(docs, models))
-    files = [os.path.join(OUT, f) for f in ("models.rs", "events.rs", "operations.rs", "mod.rs")]
-    files.append(os.path.join(TESTS, "coverage_calls.rs"))
-    subprocess.run(["rustfmt", "--edition", "2024", *files], check=False)
-    print("wrote", ", ".join(os.path.relpath(f, ROOT) for f in files), file=sys.stderr)
+    stale = []
+    for path, text in outputs(docs, models, parent):
+        text = rustfmt(text)
+        if check:
+            try:
+                with open(path) as f:
+                    current = f.read()
+            except FileNotFoundError:
+                current = None
+            if current != text:
+                stale.append(os.path.relpath(path, ROOT))
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write(path, text)
+            print("wrote", os.path.relpath(path, ROOT), file=sys.stderr)
+    if stale:
+        print("out of date (run python3 crates/ari/codegen/generate.py):", ", ".join(stale), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

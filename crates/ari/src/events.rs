@@ -602,8 +602,16 @@ mod tests {
         fn send<T: Send>() {}
         send::<EventStream>();
         send::<Subscription>();
-        assert!(std::mem::size_of::<Event>() <= 40, "{}", std::mem::size_of::<Event>());
-        assert!(std::mem::size_of::<StreamEvent>() <= 128, "{}", std::mem::size_of::<StreamEvent>());
+        assert!(
+            std::mem::size_of::<Event>() <= 40,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+        assert!(
+            std::mem::size_of::<StreamEvent>() <= 128,
+            "{}",
+            std::mem::size_of::<StreamEvent>()
+        );
     }
 
     #[test]

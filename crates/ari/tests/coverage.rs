@@ -375,3 +375,25 @@ async fn every_operation_sends_its_method_path_query_and_body() {
     );
     assert!(count > 100, "only {count} operations");
 }
+
+#[test]
+fn generated_code_is_up_to_date_with_the_generator() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/codegen/generate.py");
+    let out = match std::process::Command::new("python3")
+        .arg(script)
+        .arg("--check")
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("skipped: generated_code_is_up_to_date_with_the_generator: python3 not found");
+            return;
+        }
+        Err(e) => panic!("python3: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
