@@ -84,7 +84,8 @@ impl ClientBuilder {
         self
     }
 
-    /// TCP connect timeout for REST calls and the WebSocket (default 5 s).
+    /// Connect timeout (default 5 s): the TCP connect of REST calls, and the whole connect and
+    /// upgrade handshake of the events WebSocket.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

@@ -492,3 +492,33 @@ async fn a_silent_peer_is_detected_by_the_keepalive_and_reconnected() {
         Some(StreamEvent::Reconnected { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_request_that_gets_no_answer_times_out() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            held.push(tcp);
+        }
+    });
+    let client = Client::builder(format!("http://{addr}"), "ari", "aripass")
+        .timeout(Duration::from_millis(50))
+        .connect_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let e = client.asterisk().ping().await.unwrap_err();
+    assert!(matches!(e, Error::Timeout), "{e:?}");
+    assert!(e.is_outcome_unknown());
+    let e = client
+        .event_stream(["hookflash"])
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ConnectTimeout(_) | Error::WebSocket(_)),
+        "{e:?}"
+    );
+}
