@@ -278,7 +278,24 @@ impl Worker {
         match ev {
             ProviderEvent::Leg(e) => {
                 self.metrics.events.inc();
-                self.tracker.apply(&e, now)
+                let mut out = Vec::new();
+                if let Some(id) = e.keys.call_id
+                    && self.tracker.call(&id).is_none_or(|c| c.tenant.is_none())
+                    && let Some(found) = self.resolver.first_sight(id).await
+                    && let Some(origin) = found.origin
+                {
+                    // The call the API placed exists before its first leg is applied, as if
+                    // the originate had been registered here (the API may run elsewhere).
+                    out = self.tracker.register_originate(
+                        id,
+                        found.tenant,
+                        origin.agent_endpoint,
+                        origin.customer_number,
+                        origin.created_at.min(e.at),
+                    );
+                }
+                out.extend(self.tracker.apply(&e, now));
+                out
             }
             ProviderEvent::Disconnected { reason } => {
                 tracing::warn!(server = %name, %reason, "PBX link down; waiting for resync");

@@ -31,6 +31,8 @@ pub(super) struct Resolved {
 #[derive(Debug, Default)]
 struct Memory {
     calls: HashMap<CallId, TenantId>,
+    /// Call ids already looked up (found or not).
+    checked: std::collections::HashSet<CallId>,
     default: Option<TenantId>,
 }
 
@@ -114,6 +116,31 @@ impl TenantResolver {
         }
         memory.calls.insert(record.call_id, resolved.tenant);
         resolved
+    }
+
+    /// What the API recorded about call `id`, if it placed it: read from the store the first
+    /// time a call id is seen; `None` for a call id seen before or unknown to the store.
+    pub(super) async fn first_sight(&self, id: CallId) -> Option<Resolved> {
+        {
+            let mut memory = self.memory.lock().await;
+            if memory.calls.contains_key(&id) || !memory.checked.insert(id) {
+                return None;
+            }
+            if memory.checked.len() >= MEMORY {
+                memory.checked.clear();
+            }
+        }
+        match self.lookup(id).await {
+            Ok(Some(found)) => {
+                self.memory.lock().await.calls.insert(id, found.tenant);
+                Some(found)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(call_id = %id, error = %e, "call lookup failed");
+                None
+            }
+        }
     }
 
     async fn lookup(&self, id: CallId) -> Result<Option<Resolved>, hookflash_store::StoreError> {
