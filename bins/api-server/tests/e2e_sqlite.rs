@@ -96,3 +96,136 @@ async fn fresh_start_prints_the_admin_password_once() {
     assert!(second.terminate());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An inbound call from the carrier into the queue (the `inbound-queue` replay): offered on
+/// the agent's own WebSocket, answered by them, and logged as an answered inbound call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_queue_call_is_offered_answered_and_logged() {
+    use hookflash_store::{NewUser, Store, UserRole};
+    use serde_json::json;
+
+    let expected = expected("inbound-queue");
+    let expected = &expected[0];
+    let dir = temp_dir("inbound");
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let db = format!("sqlite://{}/hookflash.db?mode=rwc", dir.display());
+    let relay = AmiRelay::start(vec![transcript("inbound-queue")]).await;
+    let config = ami_config(&dir, relay.addr, listen, &db);
+    let password = "e2e-admin-password".to_owned();
+    let mut api = Proc::spawn(
+        "api-server",
+        &api_server_bin(),
+        &["--config", config.to_str().unwrap()],
+        &[("HOOKFLASH_ADMIN_PASSWORD", password.clone())],
+        &dir,
+    );
+    let base = format!("http://{listen}");
+    let http = reqwest::Client::new();
+    wait_healthy(&http, &format!("{base}/healthz"), &mut api).await;
+    let admin = Api::login(&base, "admin", &password).await;
+
+    // An agent user for agent1001 (users are provisioned in the store; the API links them).
+    let store = Store::connect(&db).await.unwrap();
+    let tenant = store
+        .tenants()
+        .get_by_slug("default")
+        .await
+        .unwrap()
+        .unwrap();
+    let user = store
+        .users()
+        .create(
+            tenant.tenant_id(),
+            NewUser {
+                username: "agent1001".into(),
+                email: None,
+                display_name: Some("Agent 1001".into()),
+                password: "agent-password-1001".into(),
+                role: UserRole::Agent,
+            },
+        )
+        .await
+        .unwrap();
+    let (s, agent) = admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/agents",
+            Some(
+                json!({"display_name": "Agent 1001", "endpoint": "PJSIP/agent1001",
+                "user_id": user.id.to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{agent}");
+    let me = Api::login(&base, "agent1001", "agent-password-1001").await;
+    let mut ws = me.ws().await;
+
+    // The recorded session continues after a QueueStatus: play it, and the call comes in.
+    assert_eq!(relay.connections(), 1);
+    relay.inject_action(
+        0,
+        "Action: QueueStatus\r\nActionID: e2e-queuestatus\r\nQueue: hookflash-support\r\n\r\n",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut offered = None;
+    let mut answered = false;
+    let mut final_record = None;
+    while final_record.is_none() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Some(v) = ws.next_json(left).await else {
+            panic!("the agent's WebSocket ended early: offered {offered:?}, answered {answered}");
+        };
+        match v["type"].as_str() {
+            Some("offer") => {
+                assert!(offered.is_none(), "one offer");
+                assert_eq!(v["caller_number"], expected["from"], "{v}");
+                offered = Some(v["call_id"].as_str().unwrap().to_owned());
+            }
+            Some("answered") => {
+                assert_eq!(
+                    v["call_id"].as_str(),
+                    offered.as_deref(),
+                    "answered the offered call"
+                );
+                answered = true;
+            }
+            Some("call_ended") => final_record = Some(v["record"].clone()),
+            _ => {}
+        }
+    }
+    let call_id = offered.expect("the call was offered to the agent");
+    assert!(answered, "the agent answered it");
+    let record = final_record.unwrap();
+    assert_eq!(record["call_id"], call_id.as_str());
+    assert_eq!(record["disposition"], "answered");
+
+    let (s, detail) = admin
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/calls/{call_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{detail}");
+    let call = &detail["call"];
+    assert_eq!(call["direction"], "inbound");
+    assert_eq!(call["state"], "ended");
+    assert_eq!(call["disposition"], expected["disposition"]);
+    assert_eq!(call["hung_up_by"], expected["hung_up_by"]);
+    assert_eq!(call["from_number"], expected["from"]);
+    // The agent's own call history lists it.
+    let (s, mine) = me
+        .send(reqwest::Method::GET, "/api/v1/users/me/calls", None)
+        .await;
+    assert_eq!(s, 200, "{mine}");
+    assert!(
+        mine["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|c| c["id"] == call_id.as_str())),
+        "{mine}"
+    );
+    ws.close().await;
+    store.close().await;
+    assert!(api.terminate());
+    let _ = std::fs::remove_dir_all(&dir);
+}

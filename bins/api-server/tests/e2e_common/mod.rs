@@ -170,6 +170,22 @@ pub struct AmiRelay {
     pub forwarded: Forwarded,
     /// The mock behind it.
     pub mock: MockServer,
+    ups: Arc<Mutex<Vec<mpsc::UnboundedSender<Vec<u8>>>>>,
+}
+
+impl AmiRelay {
+    /// Sends an action to the mock on connection `conn` as if its client had (its answer
+    /// reaches the client, which ignores an ActionID it does not know): how a test plays a
+    /// transcript's recorded action that the client would not send by itself.
+    pub fn inject_action(&self, conn: usize, action: &str) {
+        let ups = self.ups.lock().unwrap();
+        ups[conn].send(action.as_bytes().to_vec()).unwrap();
+    }
+
+    /// How many clients have connected.
+    pub fn connections(&self) -> usize {
+        self.ups.lock().unwrap().len()
+    }
 }
 
 impl AmiRelay {
@@ -190,12 +206,16 @@ impl AmiRelay {
         let outs: Arc<Mutex<Vec<mpsc::UnboundedSender<Vec<u8>>>>> = Arc::default();
         let forwarded: Forwarded = Arc::default();
         let fwd = forwarded.clone();
+        let ups: Arc<Mutex<Vec<mpsc::UnboundedSender<Vec<u8>>>>> = Arc::default();
+        let ups_w = ups.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(server) = TcpStream::connect(upstream).await else {
                     continue;
                 };
                 let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
+                let (up_tx, up_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+                ups_w.lock().unwrap().push(up_tx);
                 let me = {
                     let mut o = outs.lock().unwrap();
                     o.push(tx.clone());
@@ -204,6 +224,7 @@ impl AmiRelay {
                 tokio::spawn(connection(
                     client,
                     server,
+                    up_rx,
                     me,
                     tx,
                     rx,
@@ -217,6 +238,7 @@ impl AmiRelay {
             addr,
             forwarded,
             mock,
+            ups,
         }
     }
 }
@@ -225,6 +247,7 @@ impl AmiRelay {
 async fn connection(
     client: TcpStream,
     server: TcpStream,
+    mut injected: mpsc::UnboundedReceiver<Vec<u8>>,
     me: usize,
     tx: mpsc::UnboundedSender<Vec<u8>>,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
@@ -240,9 +263,17 @@ async fn connection(
         let mut buf = vec![0u8; 64 * 1024];
         let mut tail: Vec<u8> = Vec::new();
         loop {
-            let n = match cr.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
+            let n = tokio::select! {
+                r = cr.read(&mut buf) => match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                },
+                Some(action) = injected.recv() => {
+                    if sw.write_all(&action).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
             };
             tail.extend_from_slice(&buf[..n]);
             let ids = call_ids_in(&tail);

@@ -13,7 +13,7 @@
 //!   (with tenant, agent and numbers) before originating, so the pipeline looks that row up
 //!   on the call's first update and registers the originate with the tracker
 //!   ([`Tracker::register_originate`]). Calls the API did not place (inbound) belong to the
-//!   default tenant.
+//!   default tenant, and to the agent whose endpoint answered them.
 //! - CDRs: providers do not surface CDRs as leg events. For AMI sources the pipeline reads the
 //!   raw `Cdr` events from the AMI client ([`Source::cdr_events`]) and stores them
 //!   ([`hookflash_store::Cdrs`]) tied to the call whose leg they name; the call's own billsec
@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use hookflash_calls::{CallUpdate, Tracker, TrackerConfig, UpdateKind};
+use hookflash_calls::{CallUpdate, Direction, Tracker, TrackerConfig, UpdateKind};
 use hookflash_provider::{CallProvider, ProviderEvent};
 use hookflash_store::{BatchConfig, BatchWriter, CallWrite, Store};
 use tokio::sync::watch;
@@ -361,7 +361,14 @@ impl Worker {
                 }
             };
             self.metrics.updates.inc();
-            let write = CallWrite::from_update(&update, tenant, self.protocol);
+            let mut write = CallWrite::from_update(&update, tenant, self.protocol);
+            // Calls the API did not place (inbound) are attributed to the agent who took them.
+            if update.record.direction == Direction::Inbound
+                && let Some(channel) = &update.record.agent_channel
+                && let Some(agent) = self.resolver.agent_of_channel(tenant, channel).await
+            {
+                write.call.agent_id = Some(agent.to_string());
+            }
             if let Err(e) = self.writer.write(write).await {
                 self.metrics.write_errors.inc();
                 tracing::error!(call_id = %update.call_id, error = %e, "could not queue a call write");

@@ -31,6 +31,8 @@ pub(super) struct Resolved {
 #[derive(Debug, Default)]
 struct Memory {
     calls: HashMap<CallId, TenantId>,
+    /// Agents by (tenant, endpoint), with when a miss was seen (agents can be added later).
+    agents: HashMap<(TenantId, String), (Option<uuid::Uuid>, std::time::Instant)>,
     /// Call ids already looked up (found or not).
     checked: std::collections::HashSet<CallId>,
     default: Option<TenantId>,
@@ -141,6 +143,37 @@ impl TenantResolver {
                 None
             }
         }
+    }
+
+    /// The agent whose endpoint `channel` (`PJSIP/agent1001-00000028`) belongs to.
+    pub(super) async fn agent_of_channel(
+        &self,
+        tenant: TenantId,
+        channel: &str,
+    ) -> Option<uuid::Uuid> {
+        // A channel is its endpoint plus `-<sequence>`.
+        let endpoint = channel.rsplit_once('-').map_or(channel, |(e, _)| e);
+        let key = (tenant, endpoint.to_owned());
+        if let Some((found, at)) = self.memory.lock().await.agents.get(&key)
+            && (found.is_some() || at.elapsed() < std::time::Duration::from_secs(30))
+        {
+            return *found;
+        }
+        let found = match self.store.agents().get_by_endpoint(tenant, endpoint).await {
+            Ok(a) => a.map(|a| a.id),
+            Err(e) => {
+                tracing::warn!(%endpoint, error = %e, "agent lookup failed");
+                None
+            }
+        };
+        let mut memory = self.memory.lock().await;
+        if memory.agents.len() >= MEMORY {
+            memory.agents.clear();
+        }
+        memory
+            .agents
+            .insert(key, (found, std::time::Instant::now()));
+        found
     }
 
     async fn lookup(&self, id: CallId) -> Result<Option<Resolved>, hookflash_store::StoreError> {
