@@ -225,3 +225,170 @@ pub(crate) fn core_show_channels() -> Action {
 pub(crate) fn recording_file(call_id: CallId, format: Option<&str>) -> String {
     format!("hookflash-{call_id}.{}", format.unwrap_or("wav"))
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+    use hookflash_provider::{CallId, TenantId};
+
+    use super::*;
+
+    fn fixtures() -> std::path::PathBuf {
+        std::env::var_os("HOOKFLASH_FIXTURES_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").into()
+            })
+    }
+
+    /// The bytes of every recorded action named `name` in `ami/<fixture>.jsonl`, with the
+    /// ActionID line replaced by `ActionID: x`.
+    fn recorded(fixture: &str, name: &str) -> Vec<String> {
+        let path = fixtures().join("ami").join(format!("{fixture}.jsonl"));
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["dir"] == "send")
+            .filter_map(|v| v["data"].as_str().map(str::to_owned))
+            .filter(|d| d.starts_with(&format!("Action: {name}\r\n")))
+            .map(|d| match d.find("ActionID: ") {
+                Some(start) => {
+                    let end = start + d[start..].find("\r\n").unwrap();
+                    format!("{}ActionID: x{}", &d[..start], &d[end..])
+                }
+                None => d,
+            })
+            .collect()
+    }
+
+    fn wire(action: Action) -> String {
+        let mut buf = BytesMut::new();
+        action.with_action_id("x").encode(&mut buf).unwrap();
+        String::from_utf8(buf.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn hangup_matches_the_transcript() {
+        let want = recorded("status-and-lists", "Hangup");
+        assert_eq!(wire(hangup("PJSIP/nosuch-00000000", None)), want[0]);
+        assert_eq!(
+            wire(hangup("PJSIP/agent1001-00000004", Some(16))),
+            "Action: Hangup\r\nActionID: x\r\nChannel: PJSIP/agent1001-00000004\r\nCause: 16\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn originate_matches_the_load_transcript() {
+        let want = recorded("load", "Originate");
+        let config = AmiProviderConfig::new(hookflash_ami::AmiConfig::new("h", 1, "u", "p"));
+        let call_id: CallId = "82b84899-4324-41fe-b1f6-596ed0ee82de".parse().unwrap();
+        let mut request = OriginateRequest::new(
+            call_id,
+            TenantId::new_random(),
+            "PJSIP/agent2008",
+            "5551002000",
+        );
+        request.caller_name = Some("Hookflash Outbound".into());
+        request.caller_id = Some("18005550100".into());
+        request.agent_ring_timeout = Duration::from_secs(15);
+        request.customer_ring_timeout = Duration::from_secs(6);
+        assert_eq!(wire(originate(&config, &request)), want[0]);
+    }
+
+    #[test]
+    fn commands_match_their_transcripts() {
+        let cases = [
+            (
+                "blind-transfer",
+                "BlindTransfer",
+                blind_transfer("PJSIP/agent1001-00000013", "hookflash-transfer", "1002"),
+            ),
+            (
+                "redirect-transfer",
+                "Redirect",
+                redirect("PJSIP/trunk-00000017", "hookflash-transfer", "1002"),
+            ),
+            (
+                "park",
+                "Park",
+                park(
+                    "PJSIP/trunk-0000001d",
+                    Some("PJSIP/agent1001-0000001c"),
+                    Some(Duration::from_secs(60)),
+                    None,
+                ),
+            ),
+            (
+                "recording",
+                "StopMixMonitor",
+                stop_mixmonitor("PJSIP/agent1001-00000022"),
+            ),
+            (
+                "mute",
+                "MuteAudio",
+                mute("PJSIP/agent1001-00000011", MediaDirection::In, true),
+            ),
+            (
+                "dtmf",
+                "PlayDTMF",
+                play_dtmf(
+                    "PJSIP/trunk-00000025",
+                    '5',
+                    Duration::from_millis(250),
+                    false,
+                ),
+            ),
+            (
+                "reconnect-mid-call-b",
+                "CoreShowChannels",
+                core_show_channels(),
+            ),
+        ];
+        for (fixture, name, action) in cases {
+            let want = recorded(fixture, name);
+            assert_eq!(wire(action), want[0], "{fixture}/{name}");
+        }
+        let call_id: CallId = "359f44ac-3cb3-45f4-aec7-65ef1ce34868".parse().unwrap();
+        let file = recording_file(call_id, None);
+        assert_eq!(
+            wire(mixmonitor("PJSIP/agent1001-00000022", &file, "b")),
+            recorded("recording", "MixMonitor")[0]
+        );
+        let receive = play_dtmf(
+            "PJSIP/agent1001-00000024",
+            '*',
+            Duration::from_millis(250),
+            true,
+        );
+        assert_eq!(wire(receive), recorded("dtmf", "PlayDTMF")[2]);
+    }
+
+    #[test]
+    fn commands_without_a_transcript_have_the_documented_form() {
+        assert_eq!(
+            wire(atxfer(
+                "PJSIP/agent1001-00000004",
+                "hookflash-transfer",
+                "1002"
+            )),
+            "Action: Atxfer\r\nActionID: x\r\nChannel: PJSIP/agent1001-00000004\r\nExten: 1002\r\nContext: hookflash-transfer\r\n\r\n"
+        );
+        assert_eq!(
+            wire(redirect_pair(
+                "PJSIP/trunk-1",
+                "hookflash-hold",
+                "PJSIP/agent-2",
+                "hookflash-hold-wait"
+            )),
+            "Action: Redirect\r\nActionID: x\r\nChannel: PJSIP/trunk-1\r\nExtraChannel: PJSIP/agent-2\r\nContext: hookflash-hold\r\nExten: s\r\nPriority: 1\r\nExtraContext: hookflash-hold-wait\r\nExtraExten: s\r\nExtraPriority: 1\r\n\r\n"
+        );
+        assert_eq!(
+            wire(bridge("PJSIP/agent-2", "PJSIP/trunk-1")),
+            "Action: Bridge\r\nActionID: x\r\nChannel1: PJSIP/agent-2\r\nChannel2: PJSIP/trunk-1\r\nTone: no\r\n\r\n"
+        );
+        assert_eq!(
+            wire(mixmonitor_mute("PJSIP/agent-2", true)),
+            "Action: MixMonitorMute\r\nActionID: x\r\nChannel: PJSIP/agent-2\r\nDirection: both\r\nState: 1\r\n\r\n"
+        );
+    }
+}
