@@ -11,17 +11,17 @@ use hookflash_ami::mock::{MockServer, Transcript};
 use hookflash_ami::{Action, AmiConfig, Message, ReconnectPolicy};
 use hookflash_asterisk::{AmiProvider, AmiProviderConfig};
 use hookflash_provider::{
-    BlindTransferRequest, CallId, CallProvider, LegId, MediaDirection, OriginateRequest,
-    ParkRequest, RecordingRequest, TenantId,
+    BlindTransferRequest, CallId, CallProvider, Capability, LegId, MediaDirection,
+    OriginateRequest, ParkRequest, ProviderError, RecordingRequest, Support, TenantId,
 };
 use libtest_mimic::Trial;
 use serde_json::Value;
 
 use crate::common::{self, Fixtures, Shared};
 
-/// One trial per `ami/*` scenario of expected.json.
+/// One trial per `ami/*` scenario of expected.json, and one for the declared capability gaps.
 pub(crate) fn trials(fixtures: &Fixtures) -> Vec<Trial> {
-    fixtures
+    let mut trials: Vec<Trial> = fixtures
         .scenarios("ami")
         .into_iter()
         .map(|(name, scenario)| {
@@ -30,7 +30,50 @@ pub(crate) fn trials(fixtures: &Fixtures) -> Vec<Trial> {
                 run(&dir, &name, &scenario).map_err(Into::into)
             })
         })
-        .collect()
+        .collect();
+    let dir = fixtures.dir.clone();
+    trials.push(Trial::test("ami::capability-gaps", move || {
+        capability_gaps(&dir).map_err(Into::into)
+    }));
+    trials
+}
+
+/// What AMI cannot do is declared, and the command says so: answering a leg (no Answer
+/// action) is unsupported; hold is emulated.
+fn capability_gaps(dir: &Path) -> Result<(), String> {
+    let rt = common::runtime()?;
+    rt.block_on(async {
+        let mock = MockServer::start(vec![transcript(dir, "login-plain")?])
+            .await
+            .map_err(|e| format!("mock: {e}"))?;
+        let provider = AmiProvider::connect(config(mock.addr().port()))
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let caps = provider.capabilities();
+        if caps.supports(Capability::Answer) {
+            return Err("answer is declared supported".to_owned());
+        }
+        let leg = LegId::new("1795315411.4").map_err(|e| e.to_string())?;
+        match provider.answer(&leg).await {
+            Err(ProviderError::Unsupported {
+                capability: Capability::Answer,
+                ..
+            }) => {}
+            other => return Err(format!("answer: expected Unsupported, got {other:?}")),
+        }
+        if !matches!(caps.support(Capability::Hold), Support::Emulated { .. }) {
+            return Err(format!("hold: {:?}", caps.support(Capability::Hold)));
+        }
+        let missing: Vec<&str> = Capability::ALL
+            .iter()
+            .filter(|c| **c != Capability::Answer && !caps.supports(**c))
+            .map(|c| c.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("undeclared: {missing:?}"));
+        }
+        Ok(())
+    })
 }
 
 fn transcript(dir: &Path, name: &str) -> Result<Transcript, String> {
