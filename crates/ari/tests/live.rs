@@ -283,6 +283,8 @@ async fn live_asterisk_restart_is_survived_with_a_reconnect() {
             initial: Duration::from_millis(200),
             max: Duration::from_secs(2),
         })
+        // A socket left half-open by the dying Asterisk is noticed within seconds.
+        .keepalive(Duration::from_secs(1))
         .connect()
         .await
         .unwrap();
