@@ -1,0 +1,267 @@
+//! Live end to end: the real `api-server` binary against the real Asterisk peer
+//! (`scripts/asterisk-peer/`) with its sipp phones. Set `HOOKFLASH_LIVE_ASTERISK` (the host,
+//! e.g. `127.0.0.1`; `scripts/test.sh` does); under `CI=true` it is required.
+//!
+//! - AMI and ARI: `POST /calls` to an agent whose phone is busy; the WebSocket walks the call
+//!   to its end and `GET` shows `agent_busy`.
+//! - AMI: an inbound call from the carrier phone into the queue, offered on agent1001's own
+//!   WebSocket, answered by their phone (agent1002's never answers), and logged.
+//!
+//! Over AMI, an API-placed call currently fails at once: see `live_ami_outbound_agent_busy`.
+//! The customer half of outbound calls is not driven here: the API accepts only valid E.164
+//! numbers (`+1...`), while the peer's customer phone acts out numbers of the form
+//! `555ORTTNNN` dialled without a `+`, so an API-placed call cannot reach a scripted customer.
+
+mod e2e_common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use e2e_common::*;
+use serde_json::json;
+
+fn live_host(test: &str) -> Option<String> {
+    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
+        Ok(h) if !h.is_empty() => Some(h),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: HOOKFLASH_LIVE_ASTERISK must be set under CI"
+            );
+            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
+            None
+        }
+    }
+}
+
+fn peer_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/asterisk-peer"
+    ))
+}
+
+/// One sipp phone, stopped (by PID) on drop.
+struct Phone(u32);
+
+impl Phone {
+    fn start(role: &str, scenario: &str, extra: &[&str]) -> Phone {
+        let out = Command::new("bash")
+            .arg(peer_dir().join("phone.sh"))
+            .arg(role)
+            .arg(scenario)
+            .args(extra)
+            .output()
+            .expect("running phone.sh");
+        assert!(
+            out.status.success(),
+            "phone.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        // sipp needs a moment to bind its port.
+        std::thread::sleep(Duration::from_millis(500));
+        Phone(pid)
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.0.to_string()).status();
+    }
+}
+
+fn config(dir: &std::path::Path, host: &str, listen: std::net::SocketAddr, ari: bool) -> PathBuf {
+    let db = format!("sqlite://{}/hookflash.db?mode=rwc", dir.display());
+    let server = if ari {
+        format!(
+            "[[asterisk]]\nname = \"pbx1\"\nprotocol = \"ari\"\nhost = \"{host}\"\nport = 8088\n\
+             username = \"ari\"\nsecret = \"aripass\"\napp = \"hookflash\"\n"
+        )
+    } else {
+        format!(
+            "[[asterisk]]\nname = \"pbx1\"\nprotocol = \"ami\"\nhost = \"{host}\"\nport = 5038\n\
+             username = \"ami\"\nsecret = \"amipass\"\n"
+        )
+    };
+    let text = format!(
+        "listen = \"{listen}\"\ndatabase_url = \"{db}\"\njwt_secret = \"live-e2e-secret\"\n\n{server}"
+    );
+    let path = dir.join("hookflash.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Running {
+    api: Proc,
+    base: String,
+    dir: PathBuf,
+    admin: Api,
+}
+
+async fn start(label: &str, host: &str, ari: bool) -> Running {
+    let dir = temp_dir(label);
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let cfg = config(&dir, host, listen, ari);
+    let password = "live-admin-password".to_owned();
+    let mut api = Proc::spawn(
+        "api-server",
+        &api_server_bin(),
+        &["--config", cfg.to_str().unwrap()],
+        &[("HOOKFLASH_ADMIN_PASSWORD", password.clone())],
+        &dir,
+    );
+    let base = format!("http://{listen}");
+    wait_healthy(
+        &reqwest::Client::new(),
+        &format!("{base}/healthz"),
+        &mut api,
+    )
+    .await;
+    let admin = Api::login(&base, "admin", &password).await;
+    Running {
+        api,
+        base,
+        dir,
+        admin,
+    }
+}
+
+async fn outbound_agent_busy(test: &str, ari: bool) {
+    let Some(host) = live_host(test) else {
+        return;
+    };
+    let mut run = start(test, &host, ari).await;
+    let _agent_phone = Phone::start("agent1001", "agent-busy.xml", &[]);
+    let agent = run.admin.agent("PJSIP/agent1001").await;
+    let mut ws = run.admin.ws().await;
+    let call_id = run.admin.call(&agent, "+12025550143").await;
+    let messages = ws.until_ended(&call_id, Duration::from_secs(45)).await;
+    let expected = json!({"disposition": "agent_busy"});
+    check_walk(&messages, &expected);
+    let (s, detail) = run
+        .admin
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/calls/{call_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{detail}");
+    assert_eq!(detail["call"]["state"], "ended", "{detail}");
+    assert_eq!(detail["call"]["disposition"], "agent_busy", "{detail}");
+    assert_eq!(detail["call"]["agent_id"], agent.as_str());
+    ws.close().await;
+    assert!(run.api.terminate());
+    let _ = std::fs::remove_dir_all(&run.dir);
+    let _ = run.base;
+}
+
+/// Ignored: the API sends the customer number as E.164 (`+1...`) and the peer's
+/// `hookflash-outbound` context has no extension matching a leading `+`, so Asterisk refuses
+/// the AMI Originate ("Extension does not exist") before it rings the agent. Run it with
+/// `--run-ignored all` once the AMI provider or the dialplan handles E.164 numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "AMI Originate of an E.164 number: no matching extension in the peer's dialplan"]
+async fn live_ami_outbound_agent_busy() {
+    outbound_agent_busy("live_ami_outbound_agent_busy", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_outbound_agent_busy() {
+    outbound_agent_busy("live_ari_outbound_agent_busy", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ami_inbound_queue_offered_answered_logged() {
+    use hookflash_store::{NewUser, Store, UserRole};
+    let test = "live_ami_inbound_queue_offered_answered_logged";
+    let Some(host) = live_host(test) else {
+        return;
+    };
+    let mut run = start(test, &host, false).await;
+    let db = format!("sqlite://{}/hookflash.db?mode=rwc", run.dir.display());
+    let store = Store::connect(&db).await.unwrap();
+    let tenant = store
+        .tenants()
+        .get_by_slug("default")
+        .await
+        .unwrap()
+        .unwrap();
+    let user = store
+        .users()
+        .create(
+            tenant.tenant_id(),
+            NewUser {
+                username: "agent1001".into(),
+                email: None,
+                display_name: Some("Agent 1001".into()),
+                password: "agent-password-1001".into(),
+                role: UserRole::Agent,
+            },
+        )
+        .await
+        .unwrap();
+    let (s, agent) = run
+        .admin
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/agents",
+            Some(
+                json!({"display_name": "Agent 1001", "endpoint": "PJSIP/agent1001",
+                "user_id": user.id.to_string()}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{agent}");
+    let me = Api::login(&run.base, "agent1001", "agent-password-1001").await;
+    let mut ws = me.ws().await;
+
+    let _a1 = Phone::start("agent1001", "agent-answer-1s.xml", &[]);
+    let _a2 = Phone::start("agent1002", "agent-noanswer.xml", &[]);
+    let _carrier = Phone::start(
+        "carrier",
+        "carrier-uac-bye6s.xml",
+        &["127.0.0.1:5060", "-s", "18005550100", "-m", "1"],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(45);
+    let mut offered = None;
+    let mut answered = false;
+    let mut last = None;
+    while last.is_none() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Some(v) = ws.next_json(left).await else {
+            panic!("no end on the agent's WebSocket: offered {offered:?}, answered {answered}");
+        };
+        match v["type"].as_str() {
+            Some("offer") => offered = Some(v["call_id"].as_str().unwrap().to_owned()),
+            Some("answered") => answered = true,
+            Some("call_ended") if offered.is_some() => last = Some(v["record"].clone()),
+            _ => {}
+        }
+    }
+    let call_id = offered.unwrap();
+    assert!(answered, "agent1001 answered the offered call");
+    assert_eq!(last.unwrap()["call_id"], call_id.as_str());
+    let (s, detail) = run
+        .admin
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/calls/{call_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{detail}");
+    let call = &detail["call"];
+    assert_eq!(call["direction"], "inbound", "{detail}");
+    assert_eq!(call["disposition"], "answered", "{detail}");
+    assert_eq!(call["hung_up_by"], "customer", "{detail}");
+    assert_eq!(call["agent_id"], agent["id"], "{detail}");
+    ws.close().await;
+    store.close().await;
+    // Let the queue's last hangups land before the next scenario uses the phones.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(run.api.terminate());
+    let _ = std::fs::remove_dir_all(&run.dir);
+}
