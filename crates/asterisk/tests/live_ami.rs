@@ -107,7 +107,7 @@ impl Live {
         });
         let phones = phones.iter().map(|(r, s)| Phone::start(r, s)).collect();
         // sipp needs a moment to bind its port.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         Live {
             provider,
             tracker,
@@ -197,6 +197,32 @@ fn check(r: &CallRecord, disposition: Disposition, hung_up_by: Option<Party>, ca
     }
 }
 
+/// The facts expected.json states for a scenario's (first) call, ids, channel names and
+/// recording names aside, must hold for the live record.
+fn check_expected(r: &CallRecord, group: &str, scenario: &str) {
+    use hookflash_calls::expect;
+    let expected = expect::load_expected(&expect::fixtures_dir()).unwrap();
+    let wanted = expect::scenario(&expected, group, scenario).unwrap();
+    let mut want = expect::scenario_calls(wanted)[0].clone();
+    if let Some(m) = want.as_object_mut() {
+        for id in [
+            "call_id",
+            "agent_channel",
+            "customer_channel",
+            "agent_channel_id",
+            "customer_channel_id",
+            "recordings",
+        ] {
+            m.remove(id);
+        }
+    }
+    let mismatches = expect::compare_call(&want, r);
+    assert!(
+        mismatches.is_empty(),
+        "{group}/{scenario} facts: {mismatches:#?}\n{r:#?}"
+    );
+}
+
 macro_rules! live {
     ($name:ident, $phones:expr, |$live:ident| $body:block) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,6 +250,7 @@ live!(
         let r = live.ended(call).await;
         check(&r, Disposition::Answered, Some(Party::Customer), Some(16));
         assert!(r.agent_answered && r.customer_dialed && r.bridged);
+        check_expected(&r, "ami", "originate-answered");
     }
 );
 
@@ -236,6 +263,7 @@ live!(
             .await;
         let r = live.ended(call).await;
         check(&r, Disposition::AgentBusy, None, Some(17));
+        check_expected(&r, "ami", "originate-agent-busy");
         assert!(!r.agent_answered && !r.customer_dialed);
     }
 );
@@ -251,6 +279,7 @@ live!(
             .await;
         let r = live.ended(call).await;
         check(&r, Disposition::AgentNoAnswer, None, Some(19));
+        check_expected(&r, "ami", "originate-agent-no-answer");
     }
 );
 
@@ -263,6 +292,7 @@ live!(
             .await;
         let r = live.ended(call).await;
         check(&r, Disposition::Busy, None, Some(17));
+        check_expected(&r, "ami", "originate-customer-busy");
         assert!(r.agent_answered && !r.bridged);
     }
 );
@@ -278,6 +308,7 @@ live!(
             .await;
         let r = live.ended(call).await;
         check(&r, Disposition::NoAnswer, None, Some(0));
+        check_expected(&r, "ami", "originate-customer-no-answer");
     }
 );
 
@@ -293,6 +324,7 @@ live!(
             .await;
         let r = live.ended(call).await;
         check(&r, Disposition::Failed, None, Some(3));
+        check_expected(&r, "ami", "originate-customer-unavailable");
         assert!(r.customer_dialed && r.customer_channel.is_none());
     }
 );
@@ -306,6 +338,7 @@ live!(
             .await;
         let r = live.ended(call).await;
         check(&r, Disposition::Answered, Some(Party::Agent), Some(16));
+        check_expected(&r, "ami", "originate-agent-hangs-up");
     }
 );
 
@@ -320,6 +353,7 @@ live!(
         check(&r, Disposition::Answered, Some(Party::Customer), Some(16));
         assert_eq!(r.hold_count, 1);
         assert_eq!(r.held_leg, Some(Party::Customer));
+        check_expected(&r, "ami", "hold-unhold");
     }
 );
 
@@ -347,6 +381,42 @@ live!(
     }
 );
 
+// The ARI scenario `ari-agent-first-bridge` (agent-first, hold, recording) acted out through
+// AMI: the same facts as expected.json states for it.
+live!(
+    ari_agent_first_bridge_via_ami,
+    [("agent1001", "agent-answer-1s.xml"), CUSTOMER],
+    |live| {
+        live.provider.install_hold_dialplan().await.unwrap();
+        let call = live
+            .originate("PJSIP/agent1001", "5551212022", |r| r.record = true)
+            .await;
+        let r = live.connected(call).await;
+        live.wait(call, "recording", 10, |r| !r.recordings.is_empty())
+            .await;
+        live.provider.hold(&customer(&r)).await.unwrap();
+        live.wait(call, "on hold", 10, |r| r.is_on_hold).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        live.provider.unhold(&customer(&r)).await.unwrap();
+        let r = live.ended(call).await;
+        check_expected(&r, "ari", "ari-agent-first-bridge");
+        assert_eq!(r.recordings.len(), 1, "{r:#?}");
+    }
+);
+
+// The ARI scenario `ari-dial-busy` through AMI: the customer is busy.
+live!(
+    ari_dial_busy_via_ami,
+    [("agent1001", "agent-answer-1s.xml"), CUSTOMER],
+    |live| {
+        let call = live
+            .originate("PJSIP/agent1001", "5552000104", |_| {})
+            .await;
+        let r = live.ended(call).await;
+        check_expected(&r, "ari", "ari-dial-busy");
+    }
+);
+
 live!(
     mute,
     [("agent1001", "agent-answer-1s.xml"), CUSTOMER],
@@ -367,6 +437,7 @@ live!(
         }
         let r = live.ended(call).await;
         check(&r, Disposition::Answered, Some(Party::Customer), Some(16));
+        check_expected(&r, "ami", "mute");
     }
 );
 
@@ -384,6 +455,7 @@ live!(
         check(&r, Disposition::Answered, Some(Party::Customer), Some(16));
         assert_eq!(r.dtmf_received.customer, "1#");
         assert_eq!(r.dtmf_sent.customer, "5");
+        check_expected(&r, "ami", "dtmf");
     }
 );
 
@@ -429,6 +501,7 @@ live!(
                 .ends_with(&format!("hookflash-{call}.wav"))
         );
         assert!(r.recordings[0].stopped_at.is_some());
+        check_expected(&r, "ami", "recording");
     }
 );
 
@@ -464,6 +537,7 @@ live!(
         assert_eq!(r.transfers.len(), 1, "{r:#?}");
         assert_eq!(r.transfers[0].kind, TransferKind::Blind);
         assert_eq!(r.transfers[0].result, TransferResult::Success);
+        check_expected(&r, "ami", "blind-transfer");
     }
 );
 
@@ -498,6 +572,7 @@ live!(
         );
         assert_eq!(r.transfers.len(), 1, "{r:#?}");
         assert_eq!(r.transfers[0].result, TransferResult::Success);
+        check_expected(&r, "ami", "redirect-transfer");
     }
 );
 
@@ -578,6 +653,7 @@ live!(
             Some(Party::SecondAgent),
             Some(16),
         );
+        check_expected(&r, "ami", "park");
         let park = r.park.unwrap();
         assert_eq!(park.outcome, Some(ParkOutcome::Retrieved));
     }
