@@ -66,7 +66,8 @@
 //!   [`StreamEvent`]s in arrival order through a bounded queue (the reader waits when it is full:
 //!   nothing is dropped). A lost socket is reconnected with exponential backoff and jitter,
 //!   reported as `Disconnected` then `Reconnected`; Asterisk replays nothing, so resync by
-//!   listing channels and bridges. `ApplicationReplaced` ends the stream without reconnecting.
+//!   listing channels and bridges ([`Client::app_snapshot`]). `ApplicationReplaced` ends the
+//!   stream without reconnecting.
 //! - Handles ([`ChannelHandle`], [`BridgeHandle`], [`PlaybackHandle`], [`LiveRecordingHandle`])
 //!   carry an id and the client. Stage-then-execute: `let ch = client.new_channel();
 //!   let mut sub = events.subscribe_channel(ch.id()); ch.originate(...)`: the subscriber exists
@@ -83,6 +84,7 @@ mod fake;
 mod generated;
 mod handles;
 mod ids;
+mod resync;
 
 pub use client::{Client, ClientBuilder, Credentials};
 pub use error::Error;
@@ -94,3 +96,4 @@ pub use generated::models::*;
 pub use generated::operations::*;
 pub use handles::{BridgeHandle, ChannelHandle, LiveRecordingHandle, PlaybackHandle};
 pub use ids::{IdGenerator, SequentialIds, UuidIds};
+pub use resync::AppSnapshot;

@@ -522,3 +522,70 @@ async fn a_request_that_gets_no_answer_times_out() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn app_snapshot_lists_what_the_app_still_owns() {
+    // Built from recorded bodies: the app owns two channels and a bridge; one channel is gone.
+    let t = transcript("ari-agent-first-bridge");
+    let channel = t
+        .entries()
+        .iter()
+        .find_map(|e| match e {
+            hookflash_ari::Entry::Http {
+                method,
+                path,
+                body: Some(b),
+                ..
+            } if method == "POST" && path == "/ari/channels" => Some(b.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let bridge = t
+        .entries()
+        .iter()
+        .find_map(|e| match e {
+            hookflash_ari::Entry::Http {
+                method,
+                path,
+                body: Some(b),
+                ..
+            } if method == "POST" && path == "/ari/bridges" => Some(b.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let (cid, bid) = (
+        channel["id"].as_str().unwrap(),
+        bridge["id"].as_str().unwrap(),
+    );
+    let app = json!({"name": "hookflash", "channel_ids": [cid, "gone"], "bridge_ids": [bid], "endpoint_ids": [],
+        "device_names": [], "events_allowed": [], "events_disallowed": []});
+    let lines = [
+        json!({"kind": "http", "method": "GET", "path": "/ari/applications/hookflash", "status": 200, "response_body": app}),
+        json!({"kind": "http", "method": "GET", "path": format!("/ari/channels/{cid}"), "status": 200, "response_body": channel}),
+        json!({"kind": "http", "method": "GET", "path": "/ari/channels/gone", "status": 404, "response_body": {"message": "Channel not found"}}),
+        json!({"kind": "http", "method": "GET", "path": format!("/ari/bridges/{bid}"), "status": 200, "response_body": bridge}),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let fake = FakeAri::start(Transcript::from_jsonl(&text).unwrap())
+        .await
+        .unwrap();
+    let client = Client::builder(fake.base_url(), "ari", "aripass")
+        .build()
+        .unwrap();
+    let snap = client.app_snapshot("hookflash").await.unwrap();
+    assert_eq!(
+        snap.channels
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>(),
+        [cid]
+    );
+    assert_eq!(
+        snap.bridges
+            .iter()
+            .map(|b| b.id.as_str())
+            .collect::<Vec<_>>(),
+        [bid]
+    );
+    assert_eq!(fake.remaining_http(), 0);
+}
