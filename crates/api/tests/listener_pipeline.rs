@@ -1,0 +1,295 @@
+//! The event pipeline (`hookflash_api::listener`) driven by a scripted provider on a real
+//! SQLite store: an API-placed call gets its tenant and agent from the API's row, updates are
+//! written and published, a resync closes calls that vanished while disconnected, and shutdown
+//! flushes every pending write.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, Utc};
+use hookflash_api::bus::{BusMessage, EventBus, Publisher};
+use hookflash_api::listener::{Listener, ListenerConfig, Source};
+use hookflash_provider::{
+    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, HangupCause,
+    LegEvent, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot, MediaDirection,
+    OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest, TransferId,
+};
+use hookflash_store::{BatchConfig, CallRow, CallWrite, Store};
+use tokio::sync::mpsc;
+
+/// A provider whose event stream the test writes.
+struct Scripted {
+    rx: Mutex<Option<mpsc::UnboundedReceiver<ProviderEvent>>>,
+}
+
+fn no() -> ProviderError {
+    ProviderError::NotFound {
+        what: "scripted provider".into(),
+    }
+}
+
+#[async_trait]
+impl CallProvider for Scripted {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+    async fn originate(&self, _: OriginateRequest) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn hangup(&self, _: &LegId, _: Option<HangupCause>) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn answer(&self, _: &LegId) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn blind_transfer(&self, _: BlindTransferRequest) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn start_attended_transfer(
+        &self,
+        _: AttendedTransferRequest,
+    ) -> Result<TransferId, ProviderError> {
+        Err(no())
+    }
+    async fn complete_attended_transfer(&self, _: &TransferId) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn cancel_attended_transfer(&self, _: &TransferId) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn park(&self, _: ParkRequest) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn hold(&self, _: &LegId) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn unhold(&self, _: &LegId) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn mute(&self, _: &LegId, _: MediaDirection) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn unmute(&self, _: &LegId, _: MediaDirection) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn send_dtmf(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn start_recording(&self, _: RecordingRequest) -> Result<String, ProviderError> {
+        Err(no())
+    }
+    async fn stop_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn pause_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    async fn resume_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
+        Err(no())
+    }
+    fn events(&self) -> LegEventStream {
+        let rx = self.rx.lock().unwrap().take().expect("one subscription");
+        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|e| (e, rx))
+        }))
+    }
+    async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
+        Ok(Vec::new())
+    }
+}
+
+struct Fixture {
+    store: Store,
+    tenant: hookflash_provider::TenantId,
+    tx: mpsc::UnboundedSender<ProviderEvent>,
+    source: Source,
+}
+
+async fn fixture() -> Fixture {
+    let dir = std::env::temp_dir().join(format!("hookflash-listener-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::connect(&format!("sqlite://{}/l.db?mode=rwc", dir.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    hookflash_api::ensure_default_tenant_and_admin(&store, Some("pw-pw-pw-pw".into()))
+        .await
+        .unwrap();
+    let tenant = store
+        .tenants()
+        .get_by_slug("default")
+        .await
+        .unwrap()
+        .unwrap()
+        .tenant_id();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let source = Source {
+        name: "pbx1".into(),
+        protocol: "ami",
+        provider: Arc::new(Scripted {
+            rx: Mutex::new(Some(rx)),
+        }),
+        cdr_events: None,
+    };
+    Fixture {
+        store,
+        tenant,
+        tx,
+        source,
+    }
+}
+
+/// What `POST /calls` writes before it originates.
+async fn api_row(f: &Fixture) -> CallId {
+    let call = CallId::new_random();
+    let mut row = CallRow::new(call, f.tenant, "outbound", "ami", "created", Utc::now());
+    row.server = Some("pbx1".into());
+    row.to_number = Some("+12025550143".into());
+    row.metadata = serde_json::json!({"agent_endpoint": "PJSIP/agent1001"});
+    f.store.write_call(&CallWrite::call(row)).await.unwrap();
+    call
+}
+
+fn agent_leg(call: CallId, kind: LegEventKind, ms: i64) -> ProviderEvent {
+    let at = Utc::now() + TimeDelta::milliseconds(ms);
+    ProviderEvent::Leg(
+        LegEvent::new(LegId::new("1795315411.4").unwrap(), at, kind)
+            .with_call_id(call)
+            .with_channel("PJSIP/agent1001-00000004")
+            .with_linkedid("1795315411.4"),
+    )
+}
+
+fn created() -> LegEventKind {
+    LegEventKind::Created {
+        role: Some(LegRole::Agent),
+        endpoint: Some("PJSIP/agent1001".into()),
+        caller_number: None,
+        called_number: None,
+    }
+}
+
+#[tokio::test]
+async fn resync_closes_a_vanished_call_written_and_published_with_its_tenant() {
+    let f = fixture().await;
+    let call = api_row(&f).await;
+    let bus = EventBus::new(64);
+    let mut rx = bus.subscribe();
+    let listener = Listener::start(
+        f.store.clone(),
+        vec![f.source],
+        Publisher::Local(bus.clone()),
+        ListenerConfig::default(),
+    );
+    f.tx.send(agent_leg(call, created(), 0)).unwrap();
+    f.tx.send(agent_leg(call, LegEventKind::Ringing, 5))
+        .unwrap();
+    f.tx.send(agent_leg(call, LegEventKind::Answered, 10))
+        .unwrap();
+    f.tx.send(ProviderEvent::Disconnected {
+        reason: "test".into(),
+    })
+    .unwrap();
+    // Back, and the agent's leg is gone: the call ended while we were away.
+    f.tx.send(ProviderEvent::Resynced { legs: Vec::new() })
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let ended = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("bus messages in time")
+            .unwrap();
+        assert_eq!(
+            msg.tenant(),
+            f.tenant,
+            "every message names the API row's tenant"
+        );
+        let record = msg.record().unwrap().clone();
+        assert_eq!(record.call_id, call);
+        seen.push(record.state);
+        if let BusMessage::CallEnded { record, .. } = &*msg {
+            break record.clone();
+        }
+    };
+    assert_eq!(ended.agent_endpoint.as_deref(), Some("PJSIP/agent1001"));
+    assert!(ended.end_reason.is_some(), "{ended:?}");
+    assert!(seen.len() >= 2, "{seen:?}");
+
+    // The ended update was written before it was published.
+    let row = f.store.calls().get(f.tenant, call).await.unwrap().unwrap();
+    assert_eq!(row.state, "ended");
+    assert_eq!(row.server.as_deref(), Some("pbx1"), "API attribution kept");
+    assert!(
+        !f.store
+            .calls()
+            .events(f.tenant, call)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !f.store
+            .calls()
+            .legs(f.tenant, call)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let status = &listener.statuses()[0];
+    assert!(status.connected(), "resynced means connected again");
+    assert!(
+        listener
+            .metrics()
+            .render()
+            .contains("hookflash_listener_resyncs_total 1")
+    );
+    listener.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_flushes_every_pending_write() {
+    let f = fixture().await;
+    let call = api_row(&f).await;
+    let bus = EventBus::new(64);
+    let mut rx = bus.subscribe();
+    // A writer that would wait a minute: only shutdown makes it write.
+    let config = ListenerConfig {
+        batch: BatchConfig {
+            max_rows: 100_000,
+            max_delay: Duration::from_secs(60),
+            ..BatchConfig::default()
+        },
+        ..ListenerConfig::default()
+    };
+    let listener = Listener::start(
+        f.store.clone(),
+        vec![f.source],
+        Publisher::Local(bus.clone()),
+        config,
+    );
+    f.tx.send(agent_leg(call, created(), 0)).unwrap();
+    f.tx.send(agent_leg(call, LegEventKind::Ringing, 5))
+        .unwrap();
+    // Published means processed (and queued for writing).
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if msg.record().is_some_and(|r| r.timeline.len() >= 3) {
+            break;
+        }
+    }
+    let before = f.store.calls().get(f.tenant, call).await.unwrap().unwrap();
+    assert_eq!(
+        before.version, 0,
+        "nothing written yet: the writer is waiting"
+    );
+    listener.shutdown().await.unwrap();
+    let after = f.store.calls().get(f.tenant, call).await.unwrap().unwrap();
+    assert!(after.version > 0, "{after:?}");
+    assert_eq!(after.state, "agent_ringing");
+    assert_eq!(f.store.calls().legs(f.tenant, call).await.unwrap().len(), 1);
+}
