@@ -784,6 +784,9 @@ impl AmiTranslator {
         }
         self.recordings.remove(uid);
         self.held.retain(|h| h.held != uid && h.peer != uid);
+        // A late failed OriginateResponse then names the dial string; the call id still
+        // places it (bounded memory matters more than the leg it is shown on).
+        self.call_agent.retain(|_, u| u != uid);
         if let Some(l) = &chan.linkedid
             && !self.chans.values().any(|c| c.linkedid.as_ref() == Some(l))
         {
