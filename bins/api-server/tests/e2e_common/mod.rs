@@ -874,7 +874,23 @@ pub async fn run_scenario(scenario: &str, postgres: Option<String>) -> Outcome {
     );
     ws.close().await;
     assert!(api.terminate(), "api-server stopped cleanly on SIGTERM");
-    if let Some((mut p, _)) = listener {
+    if let Some((mut p, health)) = listener {
+        let metrics = http
+            .get(format!("http://127.0.0.1:{health}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("hookflash_listener_server_up{server=\"pbx1\"} 1"),
+            "{metrics}"
+        );
+        assert!(
+            !metrics.contains("hookflash_listener_updates_total 0"),
+            "the separate listener did the work: {metrics}"
+        );
         assert!(p.terminate(), "event-listener stopped cleanly on SIGTERM");
     }
     drop(relay);
