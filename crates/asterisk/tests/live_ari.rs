@@ -485,3 +485,23 @@ async fn live_ari_customer_unavailable() {
     assert!(!r.bridged && r.customer_dialed && r.customer_leg.is_none());
     assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(3), "{r:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_customer_by_originate() {
+    let Some(host) = live_host("live_ari_customer_by_originate") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    // The customer leg originated into the app (as in ari-agent-first-bridge), then a busy one.
+    let config =
+        AriProviderConfig::new(APP).customer_leg(hookflash_asterisk::CustomerLeg::Originate);
+    let live = Live::start_with(&host, "agent-answer-1s.xml", config).await;
+    let id = live.originate("5551204615", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
+    let id = live.originate("5552000616", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Busy), "{r:#?}");
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(17), "{r:#?}");
+}

@@ -705,8 +705,8 @@ impl CallProvider for AriProvider {
             )
             .emulated(
                 Capability::AttendedTransfer,
-                "a second mixing bridge for the consultation (customer on hold); complete moves \
-                 the target into the call's bridge and hangs the agent up",
+                "a second mixing bridge for the consultation (the customer hears music on hold); \
+                 complete moves the target into the call's bridge and hangs the agent up",
             )
             .emulated(
                 Capability::Park,
@@ -942,7 +942,11 @@ impl CallProvider for AriProvider {
                 )
                 .await?;
             if let Some(customer) = &customer {
-                c.channels().hold(customer).await?;
+                // The waiting customer hears music on hold (a REST hold would only signal the
+                // customer's own hold towards the bridge).
+                c.channels()
+                    .start_moh(customer, hookflash_ari::ChannelsStartMohOptions::new())
+                    .await?;
             }
             c.bridges().remove_channel(&bridge, &[&agent]).await?;
             c.bridges()
@@ -999,7 +1003,7 @@ impl CallProvider for AriProvider {
                 .add_channel(&bridge, &[&consult.target], BridgesAddChannelOptions::new())
                 .await?;
             if let Some(customer) = &customer {
-                c.channels().unhold(customer).await?;
+                c.channels().stop_moh(customer).await?;
             }
             Ok::<(), hookflash_ari::Error>(())
         };
@@ -1056,7 +1060,7 @@ impl CallProvider for AriProvider {
                     .await?;
             }
             if let Some(customer) = &customer {
-                c.channels().unhold(customer).await?;
+                c.channels().stop_moh(customer).await?;
             }
             Ok::<(), hookflash_ari::Error>(())
         };
