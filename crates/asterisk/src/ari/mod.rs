@@ -3,9 +3,11 @@
 //! - `config`: [`AriProviderConfig`] and [`CustomerLeg`].
 //! - `book`: what the provider knows of its channels, calls and bridges; ARI event → leg
 //!   event translation and the call-control steps events trigger.
-//! - `provider`: [`AriProvider`], its event loop and the `CallProvider` commands.
+//! - `provider`: [`AriProvider`], its event loop, call setup and resync.
+//! - `commands`: the `CallProvider` commands.
 
 mod book;
+mod commands;
 mod config;
 mod provider;
 #[cfg(test)]

@@ -1,0 +1,628 @@
+//! The [`CallProvider`] commands of [`AriProvider`].
+
+use futures::StreamExt;
+use hookflash_ari::{
+    BridgesAddChannelOptions, BridgesCreateOptions, ChannelsContinueInDialplanOptions,
+    ChannelsHangupOptions, ChannelsMuteOptions, ChannelsOriginateOptions, ChannelsSendDTMFOptions,
+    ChannelsUnmuteOptions,
+};
+use hookflash_provider::{
+    AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, Capability,
+    DtmfDirection, HangupCause, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot,
+    MediaDirection, OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest,
+    TransferId, TransferKind, TransferOutcome,
+};
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan};
+use super::provider::{AriProvider, Inner, caller_id_of, check_text, map_error, secs, snapshot};
+
+#[async_trait::async_trait]
+impl CallProvider for AriProvider {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::new()
+            .native(
+                Capability::Originate,
+                "POST /channels (agent into the Stasis app, chosen id), mixing bridge, then \
+                 POST /channels/create + /dial (or POST /channels) of the customer",
+            )
+            .native(Capability::Hangup, "DELETE /channels/{id}")
+            .native(Capability::Answer, "POST /channels/{id}/answer")
+            .emulated(
+                Capability::BlindTransfer,
+                "POST /channels/{id}/continue into the transfer context, then the agent is hung \
+                 up; ARI has no transfer event, the provider reports Transferred itself",
+            )
+            .emulated(
+                Capability::AttendedTransfer,
+                "a second mixing bridge for the consultation (the customer hears music on hold); \
+                 complete moves the target into the call's bridge and hangs the agent up",
+            )
+            .emulated(
+                Capability::Park,
+                "POST /channels/{id}/continue to the parking lot's park extension; ARI reports \
+                 neither the slot nor the pickup or timeout (Parked carries the park extension)",
+            )
+            .native(
+                Capability::Hold,
+                "POST/DELETE /channels/{id}/hold (no ARI event: Held/Unheld reported on the 204)",
+            )
+            .native(
+                Capability::Mute,
+                "POST/DELETE /channels/{id}/mute (no ARI event: Muted/Unmuted reported on the 204)",
+            )
+            .native(Capability::Dtmf, "POST /channels/{id}/dtmf")
+            .native(
+                Capability::Recording,
+                "POST /bridges/{id}/record (POST /channels/{id}/record outside a bridge)",
+            )
+            .native(
+                Capability::RecordingPause,
+                "POST/DELETE /recordings/live/{name}/pause",
+            )
+            .native(Capability::Snapshot, "GET /channels + GET /bridges")
+    }
+
+    async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
+        let inner = &self.inner;
+        inner.not_connected()?;
+        check_text("agent_endpoint", &request.agent_endpoint)?;
+        check_text("customer_number", &request.customer_number)?;
+        let mut extra = Map::new();
+        for (k, v) in &request.variables {
+            check_text("variables", k)?;
+            check_text("variables", v)?;
+            extra.insert(k.clone(), Value::String(v.clone()));
+        }
+        let caller_id = caller_id_of(&request, inner.config.default_caller_id.as_deref());
+        if let Some(c) = &caller_id {
+            check_text("caller_id", c)?;
+        }
+        let call_id = request.call_id;
+        let agent = inner.client.new_id();
+        {
+            let mut book = inner.book();
+            book.stage(&agent, call_id, LegRole::Agent);
+            book.calls.insert(
+                call_id,
+                CallCtl {
+                    agent: Some(agent.clone()),
+                    customer_plan: Some(CustomerPlan {
+                        number: request.customer_number.clone(),
+                        ring_timeout: request.customer_ring_timeout,
+                        caller_id: caller_id.clone(),
+                        variables: extra.clone(),
+                        record: request.record,
+                    }),
+                    ..CallCtl::default()
+                },
+            );
+        }
+        let endpoint = if request.agent_endpoint.contains('/') {
+            request.agent_endpoint.clone()
+        } else {
+            format!("PJSIP/{}", request.agent_endpoint)
+        };
+        let mut options = ChannelsOriginateOptions::new();
+        options.app = Some(inner.config.app.clone());
+        options.app_args = Some(format!("{ARG_AGENT},{call_id}"));
+        options.caller_id = caller_id;
+        options.timeout = Some(secs(request.agent_ring_timeout));
+        options.variables = Some(Value::Object(Inner::variables(call_id, &extra)));
+        options.channel_id = Some(agent.clone());
+        match inner.client.channels().originate(&endpoint, options).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let mut book = inner.book();
+                book.channels.remove(&agent);
+                book.calls.remove(&call_id);
+                Err(map_error("originating the agent", e))
+            }
+        }
+    }
+
+    async fn hangup(&self, leg: &LegId, cause: Option<HangupCause>) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        let options = match cause {
+            Some(c) => ChannelsHangupOptions::new().reason_code(c.code.to_string()),
+            None => ChannelsHangupOptions::new().reason("normal"),
+        };
+        self.inner
+            .client
+            .channels()
+            .hangup(leg.as_str(), options)
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))
+    }
+
+    async fn answer(&self, leg: &LegId) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .channels()
+            .answer(leg.as_str())
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))
+    }
+
+    async fn blind_transfer(&self, request: BlindTransferRequest) -> Result<(), ProviderError> {
+        let inner = &self.inner;
+        inner.not_connected()?;
+        check_text("destination", &request.destination)?;
+        let context = request
+            .context
+            .clone()
+            .unwrap_or_else(|| inner.config.transfer_context.clone());
+        check_text("context", &context)?;
+        let call_id = inner.call_of(&request.leg).unwrap_or(request.call_id);
+        let agent = {
+            let mut book = inner.book();
+            let call = book.calls.get_mut(&call_id);
+            let agent = call.as_ref().and_then(|c| c.agent.clone());
+            if let Some(call) = call
+                && call.customer.as_deref() == Some(request.leg.as_str())
+            {
+                call.released = true;
+            }
+            request
+                .transferer
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .or(agent)
+                .filter(|a| a != request.leg.as_str())
+        };
+        let options = ChannelsContinueInDialplanOptions::new()
+            .context(context)
+            .extension(request.destination.clone())
+            .priority(1);
+        if let Err(e) = inner
+            .client
+            .channels()
+            .continue_in_dialplan(request.leg.as_str(), options)
+            .await
+        {
+            if let Some(call) = inner.book().calls.get_mut(&call_id) {
+                call.released = false;
+            }
+            return Err(map_error(&format!("channel {}", request.leg), e));
+        }
+        inner.report(
+            request.leg.as_str(),
+            LegEventKind::Transferred {
+                kind: TransferKind::Blind,
+                to: Some(request.destination.clone()),
+                target: None,
+                outcome: TransferOutcome::Success,
+            },
+        );
+        if let Some(agent) = agent {
+            inner.hangup_channel(&agent).await;
+        }
+        Ok(())
+    }
+
+    async fn start_attended_transfer(
+        &self,
+        request: AttendedTransferRequest,
+    ) -> Result<TransferId, ProviderError> {
+        let inner = &self.inner;
+        inner.not_connected()?;
+        check_text("destination", &request.destination)?;
+        let call_id = inner
+            .call_of(&request.transferer)
+            .unwrap_or(request.call_id);
+        let (bridge, customer) = {
+            let book = inner.book();
+            let call = book
+                .calls
+                .get(&call_id)
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("call {call_id}"),
+                })?;
+            if call.consult.is_some() {
+                return Err(ProviderError::Rejected {
+                    reason: "an attended transfer is already under way".to_owned(),
+                });
+            }
+            let bridge = call.bridge.clone().ok_or_else(|| ProviderError::Rejected {
+                reason: "the call is not bridged".to_owned(),
+            })?;
+            let customer = request
+                .transferee
+                .as_ref()
+                .map(|t| t.as_str().to_owned())
+                .or_else(|| call.customer.clone());
+            (bridge, customer)
+        };
+        let agent = request.transferer.as_str().to_owned();
+        let consult_bridge = inner.client.new_id();
+        let target = inner.client.new_id();
+        let transfer = inner.client.new_id();
+        let context = request
+            .context
+            .clone()
+            .unwrap_or_else(|| inner.config.transfer_context.clone());
+        let endpoint = if request.destination.contains('/') {
+            request.destination.clone()
+        } else {
+            format!("Local/{}@{context}", request.destination)
+        };
+        check_text("context", &context)?;
+        {
+            let mut book = inner.book();
+            book.stage(&target, call_id, LegRole::SecondAgent);
+            book.bridges.insert(consult_bridge.clone(), call_id);
+            if let Some(call) = book.calls.get_mut(&call_id) {
+                call.consult = Some(Consult {
+                    id: transfer.clone(),
+                    bridge: consult_bridge.clone(),
+                    target: target.clone(),
+                    destination: request.destination.clone(),
+                });
+            }
+        }
+        let setup = async {
+            let c = &inner.client;
+            c.bridges()
+                .create(
+                    BridgesCreateOptions::new()
+                        .r#type("mixing")
+                        .name(format!("hookflash-consult-{call_id}"))
+                        .bridge_id(consult_bridge.clone()),
+                )
+                .await?;
+            if let Some(customer) = &customer {
+                // The waiting customer hears music on hold (a REST hold would only signal the
+                // customer's own hold towards the bridge).
+                c.channels()
+                    .start_moh(customer, hookflash_ari::ChannelsStartMohOptions::new())
+                    .await?;
+            }
+            c.bridges().remove_channel(&bridge, &[&agent]).await?;
+            c.bridges()
+                .add_channel(&consult_bridge, &[&agent], BridgesAddChannelOptions::new())
+                .await?;
+            let mut options = ChannelsOriginateOptions::new();
+            options.app = Some(inner.config.app.clone());
+            options.app_args = Some(format!("{ARG_TARGET},{call_id}"));
+            options.variables = Some(Value::Object(Inner::variables(call_id, &Map::new())));
+            options.channel_id = Some(target.clone());
+            c.channels().originate(&endpoint, options).await?;
+            Ok::<(), hookflash_ari::Error>(())
+        };
+        if let Err(e) = setup.await {
+            if let Some(call) = inner.book().calls.get_mut(&call_id) {
+                call.consult = None;
+            }
+            let _ = inner.client.bridges().destroy(&consult_bridge).await;
+            return Err(map_error("attended transfer", e));
+        }
+        if let Some(customer) = &customer {
+            inner.report(customer, LegEventKind::Held);
+        }
+        Ok(TransferId(transfer))
+    }
+
+    async fn complete_attended_transfer(&self, transfer: &TransferId) -> Result<(), ProviderError> {
+        let inner = &self.inner;
+        inner.not_connected()?;
+        let (call_id, consult, agent, customer, bridge) =
+            inner
+                .consult_of(transfer)
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("transfer {transfer}"),
+                })?;
+        let bridge = bridge.ok_or_else(|| ProviderError::Rejected {
+            reason: "the call has no bridge".to_owned(),
+        })?;
+        {
+            // The target takes the agent's place, so the old agent's end ends nothing.
+            let mut book = inner.book();
+            if let Some(call) = book.calls.get_mut(&call_id) {
+                call.agent = Some(consult.target.clone());
+                call.consult = None;
+            }
+            book.bridges.remove(&consult.bridge);
+        }
+        let c = &inner.client;
+        let moved = async {
+            c.bridges()
+                .remove_channel(&consult.bridge, &[&consult.target])
+                .await?;
+            c.bridges()
+                .add_channel(&bridge, &[&consult.target], BridgesAddChannelOptions::new())
+                .await?;
+            if let Some(customer) = &customer {
+                c.channels().stop_moh(customer).await?;
+            }
+            Ok::<(), hookflash_ari::Error>(())
+        };
+        moved
+            .await
+            .map_err(|e| map_error("completing the transfer", e))?;
+        if let Some(customer) = &customer {
+            inner.report(customer, LegEventKind::Unheld);
+            let target = LegId::new(consult.target.clone()).ok();
+            inner.report(
+                customer,
+                LegEventKind::Transferred {
+                    kind: TransferKind::Attended,
+                    to: Some(consult.destination.clone()),
+                    target,
+                    outcome: TransferOutcome::Success,
+                },
+            );
+        }
+        if let Some(agent) = agent {
+            inner.hangup_channel(&agent).await;
+        }
+        if let Err(e) = c.bridges().destroy(&consult.bridge).await
+            && !e.is_not_found()
+        {
+            tracing::warn!(error = %e, "consultation bridge not destroyed");
+        }
+        Ok(())
+    }
+
+    async fn cancel_attended_transfer(&self, transfer: &TransferId) -> Result<(), ProviderError> {
+        let inner = &self.inner;
+        inner.not_connected()?;
+        let (call_id, consult, agent, customer, bridge) =
+            inner
+                .consult_of(transfer)
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("transfer {transfer}"),
+                })?;
+        {
+            let mut book = inner.book();
+            if let Some(call) = book.calls.get_mut(&call_id) {
+                call.consult = None;
+            }
+            book.bridges.remove(&consult.bridge);
+        }
+        inner.hangup_channel(&consult.target).await;
+        let c = &inner.client;
+        let back = async {
+            if let (Some(agent), Some(bridge)) = (&agent, &bridge) {
+                let _ = c.bridges().remove_channel(&consult.bridge, &[agent]).await;
+                c.bridges()
+                    .add_channel(bridge, &[agent], BridgesAddChannelOptions::new())
+                    .await?;
+            }
+            if let Some(customer) = &customer {
+                c.channels().stop_moh(customer).await?;
+            }
+            Ok::<(), hookflash_ari::Error>(())
+        };
+        back.await
+            .map_err(|e| map_error("cancelling the transfer", e))?;
+        if let Some(customer) = &customer {
+            inner.report(customer, LegEventKind::Unheld);
+            inner.report(
+                customer,
+                LegEventKind::Transferred {
+                    kind: TransferKind::Attended,
+                    to: Some(consult.destination.clone()),
+                    target: None,
+                    outcome: TransferOutcome::Cancelled,
+                },
+            );
+        }
+        if let Err(e) = c.bridges().destroy(&consult.bridge).await
+            && !e.is_not_found()
+        {
+            tracing::warn!(error = %e, "consultation bridge not destroyed");
+        }
+        Ok(())
+    }
+
+    async fn park(&self, request: ParkRequest) -> Result<(), ProviderError> {
+        let inner = &self.inner;
+        inner.not_connected()?;
+        let call_id = inner.call_of(&request.leg).unwrap_or(request.call_id);
+        let agent = {
+            let mut book = inner.book();
+            let call = book.calls.get_mut(&call_id);
+            let agent = call.as_ref().and_then(|c| c.agent.clone());
+            if let Some(call) = call
+                && call.customer.as_deref() == Some(request.leg.as_str())
+            {
+                call.released = true;
+            }
+            request
+                .parker
+                .as_ref()
+                .map(|p| p.as_str().to_owned())
+                .or(agent)
+                .filter(|a| a != request.leg.as_str())
+        };
+        let options = ChannelsContinueInDialplanOptions::new()
+            .context(inner.config.parking_context.clone())
+            .extension(inner.config.parking_extension.clone())
+            .priority(1);
+        if let Err(e) = inner
+            .client
+            .channels()
+            .continue_in_dialplan(request.leg.as_str(), options)
+            .await
+        {
+            if let Some(call) = inner.book().calls.get_mut(&call_id) {
+                call.released = false;
+            }
+            return Err(map_error(&format!("channel {}", request.leg), e));
+        }
+        inner.report(
+            request.leg.as_str(),
+            LegEventKind::Parked {
+                slot: inner.config.parking_extension.clone(),
+                lot: request.lot.clone(),
+                timeout_secs: request
+                    .timeout
+                    .and_then(|t| u32::try_from(t.as_secs()).ok()),
+            },
+        );
+        if let Some(agent) = agent {
+            inner.hangup_channel(&agent).await;
+        }
+        Ok(())
+    }
+
+    async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .channels()
+            .hold(leg.as_str())
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        self.inner.report(leg.as_str(), LegEventKind::Held);
+        Ok(())
+    }
+
+    async fn unhold(&self, leg: &LegId) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .channels()
+            .unhold(leg.as_str())
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        self.inner.report(leg.as_str(), LegEventKind::Unheld);
+        Ok(())
+    }
+
+    async fn mute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .channels()
+            .mute(
+                leg.as_str(),
+                ChannelsMuteOptions::new().direction(direction.as_ari()),
+            )
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        self.inner
+            .report(leg.as_str(), LegEventKind::Muted { direction });
+        Ok(())
+    }
+
+    async fn unmute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .channels()
+            .unmute(
+                leg.as_str(),
+                ChannelsUnmuteOptions::new().direction(direction.as_ari()),
+            )
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        self.inner
+            .report(leg.as_str(), LegEventKind::Unmuted { direction });
+        Ok(())
+    }
+
+    async fn send_dtmf(&self, leg: &LegId, digits: &str) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        if digits.is_empty()
+            || !digits
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'))
+        {
+            return Err(ProviderError::InvalidRequest {
+                field: "digits".to_owned(),
+                reason: "only 0-9, *, # and A-D".to_owned(),
+            });
+        }
+        self.inner
+            .client
+            .channels()
+            .send_dtmf(leg.as_str(), ChannelsSendDTMFOptions::new().dtmf(digits))
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        for digit in digits.chars() {
+            self.inner.report(
+                leg.as_str(),
+                LegEventKind::Dtmf {
+                    digit,
+                    direction: DtmfDirection::Sent,
+                    duration_ms: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn start_recording(&self, request: RecordingRequest) -> Result<String, ProviderError> {
+        self.inner.not_connected()?;
+        let call_id = self.inner.call_of(&request.leg).unwrap_or(request.call_id);
+        self.inner
+            .start_bridge_recording(call_id, request.leg.as_str(), request.name)
+            .await
+    }
+
+    async fn stop_recording(&self, _leg: &LegId, recording: &str) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .recordings()
+            .stop(recording)
+            .await
+            .map_err(|e| map_error(&format!("recording {recording}"), e))
+    }
+
+    async fn pause_recording(&self, leg: &LegId, recording: &str) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .recordings()
+            .pause(recording)
+            .await
+            .map_err(|e| map_error(&format!("recording {recording}"), e))?;
+        self.inner
+            .report(leg.as_str(), LegEventKind::RecordingPaused);
+        Ok(())
+    }
+
+    async fn resume_recording(&self, leg: &LegId, recording: &str) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner
+            .client
+            .recordings()
+            .unpause(recording)
+            .await
+            .map_err(|e| map_error(&format!("recording {recording}"), e))?;
+        self.inner
+            .report(leg.as_str(), LegEventKind::RecordingResumed);
+        Ok(())
+    }
+
+    /// A subscriber that arrives while the link is down first gets `Disconnected` with the
+    /// reason, so it never takes silence for a quiet PBX.
+    fn events(&self) -> LegEventStream {
+        let rx = self.inner.tx.subscribe();
+        let down = self
+            .inner
+            .down_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .map(|reason| ProviderEvent::Disconnected { reason });
+        let live = futures::stream::unfold(rx, |mut rx| async move {
+            match rx.recv().await {
+                Ok(event) => Some((event, rx)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((ProviderEvent::Lagged { missed }, rx))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        });
+        Box::pin(futures::stream::iter(down).chain(live))
+    }
+
+    async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
+        snapshot(&self.inner).await
+    }
+}
