@@ -32,4 +32,7 @@ for f in "$conf_src"/*.conf; do
   install -m 0644 "$f" "$root/etc/asterisk/"
 done
 mkdir -p "$root/run/asterisk"
+# ARI bridge recordings go to <spool>/recording, which the package does not create.
+mkdir -p "$root/var/spool/asterisk/recording"
+chroot "$root" chown asterisk:asterisk /var/spool/asterisk/recording 2>/dev/null || true
 chroot "$root" asterisk -V
