@@ -72,8 +72,13 @@ impl Drop for Phone {
     }
 }
 
-fn config(dir: &std::path::Path, host: &str, listen: std::net::SocketAddr, ari: bool) -> PathBuf {
-    let db = format!("sqlite://{}/hookflash.db?mode=rwc", dir.display());
+fn config(
+    dir: &std::path::Path,
+    host: &str,
+    listen: std::net::SocketAddr,
+    ari: bool,
+    db: &str,
+) -> PathBuf {
     let server = if ari {
         format!(
             "[[asterisk]]\nname = \"pbx1\"\nprotocol = \"ari\"\nhost = \"{host}\"\nport = 8088\n\
@@ -95,23 +100,50 @@ fn config(dir: &std::path::Path, host: &str, listen: std::net::SocketAddr, ari: 
 
 struct Running {
     api: Proc,
+    listener: Option<Proc>,
     base: String,
     dir: PathBuf,
+    db: String,
     admin: Api,
 }
 
-async fn start(label: &str, host: &str, ari: bool) -> Running {
+/// The api-server on SQLite, or (`postgres` = a database URL) beside a separate
+/// event-listener over LISTEN/NOTIFY.
+async fn start(label: &str, host: &str, ari: bool, postgres: Option<String>) -> Running {
     let dir = temp_dir(label);
     let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let cfg = config(&dir, host, listen, ari);
+    let db = postgres
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}/hookflash.db?mode=rwc", dir.display()));
+    let cfg = config(&dir, host, listen, ari, &db);
     let password = "live-admin-password".to_owned();
-    let mut api = Proc::spawn(
-        "api-server",
-        &api_server_bin(),
-        &["--config", cfg.to_str().unwrap()],
-        &[("HOOKFLASH_ADMIN_PASSWORD", password.clone())],
-        &dir,
-    );
+    let env = [("HOOKFLASH_ADMIN_PASSWORD", password.clone())];
+    let mut listener = None;
+    let mut args = vec!["--config", cfg.to_str().unwrap()];
+    if postgres.is_some() {
+        let health = free_port();
+        let mut p = Proc::spawn(
+            "event-listener",
+            &event_listener_bin(),
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{health}"),
+            ],
+            &env,
+            &dir,
+        );
+        wait_healthy(
+            &reqwest::Client::new(),
+            &format!("http://127.0.0.1:{health}/healthz"),
+            &mut p,
+        )
+        .await;
+        listener = Some(p);
+        args.push("--separate-listener");
+    }
+    let mut api = Proc::spawn("api-server", &api_server_bin(), &args, &env, &dir);
     let base = format!("http://{listen}");
     wait_healthy(
         &reqwest::Client::new(),
@@ -122,8 +154,10 @@ async fn start(label: &str, host: &str, ari: bool) -> Running {
     let admin = Api::login(&base, "admin", &password).await;
     Running {
         api,
+        listener,
         base,
         dir,
+        db,
         admin,
     }
 }
@@ -132,7 +166,7 @@ async fn outbound_agent_busy(test: &str, ari: bool) {
     let Some(host) = live_host(test) else {
         return;
     };
-    let mut run = start(test, &host, ari).await;
+    let mut run = start(test, &host, ari, None).await;
     let _agent_phone = Phone::start("agent1001", "agent-busy.xml", &[]);
     let agent = run.admin.agent("PJSIP/agent1001").await;
     let mut ws = run.admin.ws().await;
@@ -175,14 +209,31 @@ async fn live_ari_outbound_agent_busy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_ami_inbound_queue_offered_answered_logged() {
+    inbound_queue("live_ami_inbound_queue_offered_answered_logged", false).await;
+}
+
+/// The same inbound call with the api-server beside a separate event-listener, the call's
+/// updates crossing over PostgreSQL LISTEN/NOTIFY (fresh database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ami_inbound_queue_over_listen_notify() {
+    inbound_queue("live_ami_inbound_queue_over_listen_notify", true).await;
+}
+
+async fn inbound_queue(test: &str, postgres: bool) {
     use hookflash_store::{NewUser, Store, UserRole};
-    let test = "live_ami_inbound_queue_offered_answered_logged";
     let Some(host) = live_host(test) else {
         return;
     };
-    let mut run = start(test, &host, false).await;
-    let db = format!("sqlite://{}/hookflash.db?mode=rwc", run.dir.display());
-    let store = Store::connect(&db).await.unwrap();
+    let pg = if postgres {
+        let Some(base) = postgres_url(test) else {
+            return;
+        };
+        Some(fresh_postgres_db(&base).await)
+    } else {
+        None
+    };
+    let mut run = start(test, &host, false, pg).await;
+    let store = Store::connect(&run.db).await.unwrap();
     let tenant = store
         .tenants()
         .get_by_slug("default")
@@ -263,5 +314,8 @@ async fn live_ami_inbound_queue_offered_answered_logged() {
     // Let the queue's last hangups land before the next scenario uses the phones.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(run.api.terminate());
+    if let Some(mut l) = run.listener.take() {
+        assert!(l.terminate());
+    }
     let _ = std::fs::remove_dir_all(&run.dir);
 }
