@@ -31,11 +31,14 @@ pub enum Capability {
     RecordingPause,
     /// List the live legs (for resync after a reconnect).
     Snapshot,
+    /// Report calls the provider did not place: a carrier call into a DID that the platform
+    /// routes by itself (a queue ringing agents), seen and tracked like an originated call.
+    InboundCalls,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 12] = [
+    pub const ALL: [Capability; 13] = [
         Self::Originate,
         Self::Hangup,
         Self::Answer,
@@ -48,6 +51,7 @@ impl Capability {
         Self::Recording,
         Self::RecordingPause,
         Self::Snapshot,
+        Self::InboundCalls,
     ];
 
     /// The snake_case name.
@@ -65,6 +69,7 @@ impl Capability {
             Self::Recording => "recording",
             Self::RecordingPause => "recording_pause",
             Self::Snapshot => "snapshot",
+            Self::InboundCalls => "inbound_calls",
         }
     }
 }

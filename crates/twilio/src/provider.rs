@@ -488,6 +488,12 @@ impl TwilioProvider {
                 Capability::Snapshot,
                 "ListCall Status=queued, ringing and in-progress",
             )
+            .unsupported(
+                Capability::InboundCalls,
+                "the webhooks serve only calls this provider placed (the call id rides in each \
+                 callback URL): a call into a Twilio number needs that number's voice URL and \
+                 a queue in TwiML, which this provider does not serve",
+            )
     }
 }
 

@@ -480,6 +480,12 @@ impl CallProvider for AmiProvider {
                 "MixMonitorMute of both directions",
             )
             .native(Capability::Snapshot, "CoreShowChannels")
+            .native(
+                Capability::InboundCalls,
+                "the AMI event stream shows every channel: a carrier call into a DID that the \
+                 dialplan queues to agents is translated from its channel, dial and bridge \
+                 events like an originated call (conformance ami::inbound-queue)",
+            )
     }
 
     async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {

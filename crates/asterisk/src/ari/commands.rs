@@ -18,6 +18,12 @@ use tokio::sync::broadcast;
 use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan};
 use super::provider::{AriProvider, Inner, caller_id_of, check_text, map_error, secs, snapshot};
 
+/// Why the AriProvider does not see inbound calls (the `InboundCalls` row of its capabilities).
+const INBOUND_CALLS_GAP: &str = "ARI reports only channels in the Stasis application: a carrier \
+     call into a DID that the dialplan queues to agents (Queue()) runs in the dialplan, never \
+     enters Stasis and is invisible to this provider; route the DID into Stasis(hookflash) to \
+     handle it over ARI, or use the AmiProvider";
+
 #[async_trait::async_trait]
 impl CallProvider for AriProvider {
     fn capabilities(&self) -> Capabilities {
@@ -62,6 +68,7 @@ impl CallProvider for AriProvider {
                 "POST/DELETE /recordings/live/{name}/pause",
             )
             .native(Capability::Snapshot, "GET /channels + GET /bridges")
+            .unsupported(Capability::InboundCalls, INBOUND_CALLS_GAP)
     }
 
     async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {

@@ -23,8 +23,8 @@ use hookflash_ari::{Client, Entry, FakeAri, IdGenerator, ReceivedRequest, Transc
 use hookflash_asterisk::{AriProvider, AriProviderConfig, CustomerLeg};
 use hookflash_calls::{CallState, Tracker, TrackerConfig};
 use hookflash_provider::{
-    CallId, CallProvider, LegId, MediaDirection, OriginateRequest, ProviderError, ProviderEvent,
-    RecordingRequest, TenantId,
+    CallId, CallProvider, Capability, LegId, MediaDirection, OriginateRequest, ProviderError,
+    ProviderEvent, RecordingRequest, Support, TenantId,
 };
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
@@ -47,6 +47,7 @@ pub(crate) fn trials(fixtures: &Fixtures) -> Vec<Trial> {
             })
         })
         .collect();
+    trials.extend(inbound_gap_trials(fixtures));
     let errors = fixtures.dir.join("ari/ari-errors.jsonl");
     if errors.is_file() {
         trials.push(Trial::test("ari::ari-errors::typed-errors", move || {
@@ -201,6 +202,61 @@ async fn typed_errors(path: &Path) -> Result<(), Failed> {
         Ok(())
     } else {
         Err(problems.join("\n").into())
+    }
+}
+
+/// A scenario the AriProvider cannot act out is a declared gap: every `ami/*` scenario with an
+/// inbound call (a carrier call the dialplan queues to agents, never in Stasis) gets a trial
+/// `ari::<scenario>::declared-gap` asserting that the provider declares `InboundCalls`
+/// unsupported, and why.
+fn inbound_gap_trials(fixtures: &Fixtures) -> Vec<Trial> {
+    fixtures
+        .scenarios("ami")
+        .into_iter()
+        .filter(|(_, scenario)| has_inbound_call(scenario))
+        .map(|(name, _)| {
+            let transcript = fixtures.dir.join("ari/ari-stasis-basic.jsonl");
+            Trial::test(format!("ari::{name}::declared-gap"), move || {
+                let rt = crate::common::runtime()?;
+                rt.block_on(inbound_gap(&transcript))
+            })
+        })
+        .collect()
+}
+
+fn has_inbound_call(scenario: &Value) -> bool {
+    scenario
+        .get("calls")
+        .and_then(Value::as_array)
+        .is_some_and(|calls| {
+            calls
+                .iter()
+                .any(|c| c.get("direction").and_then(Value::as_str) == Some("inbound"))
+        })
+}
+
+async fn inbound_gap(path: &Path) -> Result<(), Failed> {
+    let transcript = Transcript::load(path).map_err(|e| Failed::from(e.to_string()))?;
+    let fake = FakeAri::builder(transcript)
+        .gate_events_on_requests(false)
+        .start()
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let client = Client::builder(fake.base_url(), "ari", "aripass")
+        .build()
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let provider = AriProvider::connect(client, AriProviderConfig::new("hookflash"))
+        .await
+        .map_err(|e| Failed::from(e.to_string()))?;
+    let caps = provider.capabilities();
+    if caps.supports(Capability::InboundCalls) {
+        return Err("inbound calls are declared supported".into());
+    }
+    match caps.support(Capability::InboundCalls) {
+        Support::Unsupported { why } if why.contains("Stasis") => Ok(()),
+        other => {
+            Err(format!("inbound_calls: expected Unsupported naming Stasis, got {other:?}").into())
+        }
     }
 }
 
