@@ -4,6 +4,7 @@
 //! listen = "127.0.0.1:8080"
 //! database_url = "sqlite://hookflash.db?mode=rwc"
 //! default_region = "US"
+//! phone_validation = "valid" # or "possible": any number of a possible length (test PBXs)
 //!
 //! [[asterisk]]
 //! name = "pbx1"
@@ -12,6 +13,8 @@
 //! port = 5038
 //! username = "ami"
 //! secret_env = "PBX1_SECRET" # default: HOOKFLASH_SERVER_PBX1_SECRET
+//! dial_format = "digits"     # how the customer number is dialled: "e164" (+15551204005),
+//!                            # "digits" (15551204005, the default), "national" (5551204005)
 //!
 //! [[twilio]]
 //! name = "twilio-main"
@@ -60,6 +63,32 @@ impl Protocol {
     }
 }
 
+/// How a server is handed the customer number (the stored call keeps E.164).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DialFormat {
+    /// `+15551204005` (Twilio always uses this).
+    E164,
+    /// E.164 without the plus, `15551204005`: what Asterisk dialplans usually match (the
+    /// default for Asterisk servers, whose patterns match digits only).
+    #[default]
+    Digits,
+    /// The national significant number, `5551204005`.
+    National,
+}
+
+/// How strictly phone numbers in requests are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneValidation {
+    /// An assigned number (`phonenumber::is_valid`).
+    #[default]
+    Valid,
+    /// Any number of a possible length for its country: for test PBXs and internal numbers
+    /// (such as the unassigned `555` area code).
+    Possible,
+}
+
 /// One Asterisk server.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +115,9 @@ pub struct AsteriskServer {
     /// ARI: the Stasis application name.
     #[serde(default)]
     pub app: Option<String>,
+    /// The form of the customer number handed to the server (default `digits`).
+    #[serde(default)]
+    pub dial_format: DialFormat,
 }
 
 impl AsteriskServer {
@@ -161,6 +193,9 @@ pub struct Config {
     /// The ISO 3166 region used to read numbers written without a `+` country code.
     #[serde(default = "default_region")]
     pub default_region: String,
+    /// How strictly phone numbers are checked (`valid` by default).
+    #[serde(default)]
+    pub phone_validation: PhoneValidation,
     /// The HS256 secret for JWTs (prefer `HOOKFLASH_JWT_SECRET`).
     #[serde(default)]
     pub jwt_secret: Option<String>,
@@ -203,6 +238,7 @@ impl Default for Config {
             listen: default_listen(),
             database_url: default_database_url(),
             default_region: default_region(),
+            phone_validation: PhoneValidation::default(),
             jwt_secret: None,
             admin_password: None,
             body_limit: default_body_limit(),
@@ -345,6 +381,7 @@ mod tests {
             host = "10.0.0.2"
             username = "ari"
             secret_env = "MY_ARI"
+            dial_format = "national"
             [[twilio]]
             name = "tw"
             account_sid = "AC123"
@@ -353,6 +390,9 @@ mod tests {
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.asterisk[0].port(), 5038);
         assert_eq!(c.asterisk[1].port(), 8088);
+        assert_eq!(c.asterisk[0].dial_format, DialFormat::Digits);
+        assert_eq!(c.asterisk[1].dial_format, DialFormat::National);
+        assert_eq!(c.phone_validation, PhoneValidation::Valid);
         let env = |k: &str| match k {
             "HOOKFLASH_SERVER_PBX_1_SECRET" => Some("s1".to_owned()),
             "MY_ARI" => Some("s2".to_owned()),
@@ -390,6 +430,22 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn phone_settings_parse_and_bad_values_are_refused() {
+        let c = Config::from_toml("phone_validation = \"possible\"").unwrap();
+        assert_eq!(c.phone_validation, PhoneValidation::Possible);
+        assert!(Config::from_toml("phone_validation = \"loose\"").is_err());
+        let bad = r#"
+            [[asterisk]]
+            name = "a"
+            protocol = "ami"
+            host = "h"
+            username = "u"
+            dial_format = "+e164"
+        "#;
+        assert!(Config::from_toml(bad).is_err());
     }
 
     #[test]

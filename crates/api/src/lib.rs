@@ -53,12 +53,13 @@ pub use auth::{
 };
 pub use bootstrap::{ADMIN_USERNAME, ensure_default_tenant_and_admin};
 pub use config::{
-    AsteriskServer, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, Protocol, TwilioAccount,
+    AsteriskServer, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DialFormat, PhoneValidation,
+    Protocol, TwilioAccount,
 };
 pub use error::{ApiError, ErrorBody, ErrorDetail, Result};
 pub use metrics::Metrics;
 pub use openapi::openapi;
-pub use phone::{normalize_e164, reject_crlf};
+pub use phone::{dial_string, normalize_e164, normalize_e164_with, reject_crlf};
 pub use probe::{AmiPing, AriInfo, ProbeReport, ServerProbe, TwilioAccountFetch};
 pub use router::router;
 pub use routes::auth::DEFAULT_TENANT_SLUG;

@@ -10,7 +10,7 @@ use hookflash_store::Store;
 
 use crate::auth::{JwtKeys, LoginLimiter};
 use crate::bus::EventBus;
-use crate::config::{Config, Protocol};
+use crate::config::{Config, DialFormat, PhoneValidation, Protocol};
 use crate::error::{ApiError, Result};
 use crate::metrics::Metrics;
 use crate::probe::ServerProbe;
@@ -98,6 +98,11 @@ impl ProviderRegistry {
 pub struct Settings {
     /// The region for numbers without a `+` country code.
     pub default_region: String,
+    /// How strictly phone numbers in requests are checked.
+    pub phone_validation: PhoneValidation,
+    /// The customer-number form per Asterisk server name (a server not listed, such as a
+    /// Twilio account, dials E.164).
+    pub dial_formats: HashMap<String, DialFormat>,
     /// Request body limit in bytes.
     pub body_limit: usize,
     /// Login attempts per IP and username per minute.
@@ -129,12 +134,28 @@ impl Settings {
         };
         Self {
             default_region: config.default_region.clone(),
+            phone_validation: config.phone_validation,
+            dial_formats: config
+                .asterisk
+                .iter()
+                .map(|s| (s.name.clone(), s.dial_format))
+                .collect(),
             body_limit: config.body_limit,
             login_attempts_per_minute: config.login_attempts_per_minute,
             jwt_secret,
             ws_heartbeat: Duration::from_secs(20),
             ws_queue: 256,
         }
+    }
+}
+
+impl Settings {
+    /// How the server called `server` is handed customer numbers.
+    pub fn dial_format(&self, server: &str) -> DialFormat {
+        self.dial_formats
+            .get(server)
+            .copied()
+            .unwrap_or(DialFormat::E164)
     }
 }
 

@@ -933,3 +933,60 @@ async fn twilio_account_fetch_probe() {
     let err = bad.test().await.unwrap_err();
     assert_eq!(err.code(), "auth", "{err}");
 }
+
+/// `phone_validation` and `dial_format`: by default the unassigned `555` area code is refused;
+/// with `possible` it is accepted, stored as E.164 and handed to the server in the configured
+/// form; garbage and too-short numbers are a 422 naming `number` in both modes.
+#[tokio::test]
+async fn phone_validation_modes_and_dial_format() {
+    use hookflash_api::{DialFormat, PhoneValidation};
+    async fn post(app: &TestApp, number: &str) -> (StatusCode, serde_json::Value) {
+        app.send(
+            Method::POST,
+            "/api/v1/calls",
+            Some(&app.a.agent1),
+            Some(json!({ "number": number })),
+        )
+        .await
+    }
+    let strict = TestApp::new(Db::Sqlite).await;
+    let (s, resp) = post(&strict, "5551204005").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{resp}");
+    assert_eq!(resp["error"]["field"], "number");
+    // Without a dial_format entry (a Twilio account, or this mock) the number stays E.164.
+    let (s, resp) = post(&strict, "(202) 555-0143").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{resp}");
+    assert_eq!(
+        strict.provider.originates.lock().unwrap()[0].customer_number,
+        "+12025550143"
+    );
+
+    let possible = TestApp::with_settings(Db::Sqlite, |s| {
+        s.phone_validation = PhoneValidation::Possible;
+        s.dial_formats.insert("pbx1".into(), DialFormat::National);
+    })
+    .await;
+    let (s, resp) = post(&possible, "5551204005").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{resp}");
+    let call_id: CallId = resp["call_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        possible.provider.originates.lock().unwrap()[0].customer_number,
+        "5551204005"
+    );
+    let row = possible
+        .store
+        .calls()
+        .get(possible.a.tenant, call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.to_number.as_deref(), Some("+15551204005"));
+
+    for app in [&strict, &possible] {
+        for bad in ["garbage", "123", "555120", "+1 555"] {
+            let (s, resp) = post(app, bad).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {resp}");
+            assert_eq!(resp["error"]["field"], "number", "{bad}");
+        }
+    }
+}

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson};
-use crate::phone::{normalize_e164, reject_crlf};
+use crate::phone::{dial_string, normalize_e164_with, reject_crlf};
 use crate::routes::scope::{load_call, my_agent, own_only, parse_uuid};
 use crate::state::{AppState, ServerEntry};
 
@@ -431,6 +431,9 @@ pub(crate) async fn create_call(
     ApiJson(body): ApiJson<CreateCall>,
 ) -> Result<(StatusCode, Json<CallAccepted>)> {
     let region = state.settings().default_region.clone();
+    let validation = state.settings().phone_validation;
+    let normalize =
+        |field: &str, value: &str| normalize_e164_with(field, value, &region, validation);
     // Every text that can reach AMI is checked before anything else happens.
     for (field, value) in [
         ("agent", &body.agent),
@@ -446,15 +449,15 @@ pub(crate) async fn create_call(
     }
     reject_crlf("number", &body.number)?;
     check_variables(&body.variables)?;
-    let number = normalize_e164("number", &body.number, &region)?;
+    let number = normalize("number", &body.number)?;
     let caller_id = body
         .caller_id
         .as_deref()
-        .map(|c| normalize_e164("caller_id", c, &region))
+        .map(|c| normalize("caller_id", c))
         .transpose()?;
     let did = match body.did.as_deref() {
         Some(d) => {
-            let d = normalize_e164("did", d, &region)?;
+            let d = normalize("did", d)?;
             state
                 .store()
                 .dids()
@@ -551,7 +554,9 @@ pub(crate) async fn create_call(
         .write_call(&CallWrite::call(row.clone()))
         .await?;
 
-    let mut request = OriginateRequest::new(call_id, caller.tenant, &agent.endpoint, &number);
+    // The stored call keeps E.164; the server gets the form its dialplan matches.
+    let dialled = dial_string("number", &number, state.settings().dial_format(&entry.name))?;
+    let mut request = OriginateRequest::new(call_id, caller.tenant, &agent.endpoint, &dialled);
     request.caller_id = caller_id.or(did);
     request.variables = body.variables;
     request.record = body.record;
@@ -589,6 +594,7 @@ pub(crate) async fn list_calls(
     ApiQuery(q): ApiQuery<ListCalls>,
 ) -> Result<Json<CallPage>> {
     let region = state.settings().default_region.clone();
+    let validation = state.settings().phone_validation;
     let mut filter = CallFilter {
         state: q.state,
         disposition: q.disposition,
@@ -598,7 +604,7 @@ pub(crate) async fn list_calls(
         number: q
             .number
             .as_deref()
-            .map(|n| normalize_e164("number", n, &region))
+            .map(|n| normalize_e164_with("number", n, &region, validation))
             .transpose()?,
         since: q.from,
         until: q.to,
