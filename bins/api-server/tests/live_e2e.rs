@@ -2,15 +2,18 @@
 //! (`scripts/asterisk-peer/`) with its sipp phones. Set `HOOKFLASH_LIVE_ASTERISK` (the host,
 //! e.g. `127.0.0.1`; `scripts/test.sh` does); under `CI=true` it is required.
 //!
+//! The api-server is configured as for a test PBX: `phone_validation = "possible"` (the
+//! customer phone's numbers `555ORTTNNN` use the unassigned 555 area code) and
+//! `dial_format = "national"` (the peer's `hookflash-outbound` context matches digits, and the
+//! customer phone only acts out a user part starting with `555`).
+//!
 //! - AMI and ARI: `POST /calls` to an agent whose phone is busy; the WebSocket walks the call
 //!   to its end and `GET` shows `agent_busy`.
+//! - AMI and ARI: `POST /calls` answered by the agent, then by the customer phone
+//!   (`5551203005`: ring 2 s, talk 3 s, the customer hangs up): `answered`, hung up by the
+//!   customer; and a busy customer (`5552000008`): `busy`.
 //! - AMI: an inbound call from the carrier phone into the queue, offered on agent1001's own
 //!   WebSocket, answered by their phone (agent1002's never answers), and logged.
-//!
-//! Over AMI, an API-placed call currently fails at once: see `live_ami_outbound_agent_busy`.
-//! The customer half of outbound calls is not driven here: the API accepts only valid E.164
-//! numbers (`+1...`), while the peer's customer phone acts out numbers of the form
-//! `555ORTTNNN` dialled without a `+`, so an API-placed call cannot reach a scripted customer.
 
 mod e2e_common;
 
@@ -91,7 +94,8 @@ fn config(
         )
     };
     let text = format!(
-        "listen = \"{listen}\"\ndatabase_url = \"{db}\"\njwt_secret = \"live-e2e-secret\"\n\n{server}"
+        "listen = \"{listen}\"\ndatabase_url = \"{db}\"\njwt_secret = \"live-e2e-secret\"\n\
+         phone_validation = \"possible\"\n\n{server}dial_format = \"national\"\n"
     );
     let path = dir.join("hookflash.toml");
     std::fs::write(&path, text).unwrap();
@@ -162,18 +166,37 @@ async fn start(label: &str, host: &str, ari: bool, postgres: Option<String>) -> 
     }
 }
 
-async fn outbound_agent_busy(test: &str, ari: bool) {
+/// What an outbound scenario expects of the finished call.
+struct Want {
+    disposition: &'static str,
+    hung_up_by: Option<&'static str>,
+    agent_answered: bool,
+}
+
+/// Places a call through `POST /calls` with agent1001's phone acting `agent_scenario` and the
+/// customer phone acting out `number`, follows it on the WebSocket to its end and checks the
+/// finished call.
+async fn outbound(test: &str, ari: bool, agent_scenario: &str, number: &str, want: Want) {
     let Some(host) = live_host(test) else {
         return;
     };
     let mut run = start(test, &host, ari, None).await;
-    let _agent_phone = Phone::start("agent1001", "agent-busy.xml", &[]);
+    let agent_phone = Phone::start("agent1001", agent_scenario, &[]);
+    let customer_phone = Phone::start("customer", "customer-uas.xml", &[]);
     let agent = run.admin.agent("PJSIP/agent1001").await;
     let mut ws = run.admin.ws().await;
-    let call_id = run.admin.call(&agent, "+12025550143").await;
-    let messages = ws.until_ended(&call_id, Duration::from_secs(45)).await;
-    let expected = json!({"disposition": "agent_busy"});
-    check_walk(&messages, &expected);
+    let call_id = run.admin.call(&agent, number).await;
+    let messages = ws.until_ended(&call_id, Duration::from_secs(60)).await;
+    let expected = json!({"disposition": want.disposition, "agent_answered": want.agent_answered});
+    let walk = check_walk(&messages, &expected);
+    assert_eq!(
+        walk.first().map(String::as_str),
+        Some("created"),
+        "{walk:?}"
+    );
+    if want.agent_answered {
+        assert!(walk.iter().any(|s| s == "customer_ringing"), "{walk:?}");
+    }
     let (s, detail) = run
         .admin
         .send(
@@ -183,28 +206,91 @@ async fn outbound_agent_busy(test: &str, ari: bool) {
         )
         .await;
     assert_eq!(s, 200, "{detail}");
-    assert_eq!(detail["call"]["state"], "ended", "{detail}");
-    assert_eq!(detail["call"]["disposition"], "agent_busy", "{detail}");
-    assert_eq!(detail["call"]["agent_id"], agent.as_str());
+    let call = &detail["call"];
+    assert_eq!(call["state"], "ended", "{detail}");
+    assert_eq!(call["direction"], "outbound", "{detail}");
+    assert_eq!(call["disposition"], want.disposition, "{detail}");
+    assert_eq!(call["agent_id"], agent.as_str(), "{detail}");
+    // The stored number stays E.164 whatever form the PBX dialled.
+    if number.starts_with("555") {
+        assert_eq!(call["to_number"], format!("+1{number}"), "{detail}");
+    }
+    if let Some(who) = want.hung_up_by {
+        assert_eq!(call["hung_up_by"], who, "{detail}");
+    }
     ws.close().await;
+    // Let the call's last hangups reach the phones before they stop and the next scenario.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(agent_phone);
+    drop(customer_phone);
     assert!(run.api.terminate());
     let _ = std::fs::remove_dir_all(&run.dir);
-    let _ = run.base;
 }
 
-/// Ignored: the API sends the customer number as E.164 (`+1...`) and the peer's
-/// `hookflash-outbound` context has no extension matching a leading `+`, so Asterisk refuses
-/// the AMI Originate ("Extension does not exist") before it rings the agent. Run it with
-/// `--run-ignored all` once the AMI provider or the dialplan handles E.164 numbers.
+const AGENT_BUSY: Want = Want {
+    disposition: "agent_busy",
+    hung_up_by: None,
+    agent_answered: false,
+};
+const ANSWERED: Want = Want {
+    disposition: "answered",
+    hung_up_by: Some("customer"),
+    agent_answered: true,
+};
+const CUSTOMER_BUSY: Want = Want {
+    disposition: "busy",
+    hung_up_by: None,
+    agent_answered: true,
+};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "AMI Originate of an E.164 number: no matching extension in the peer's dialplan"]
 async fn live_ami_outbound_agent_busy() {
-    outbound_agent_busy("live_ami_outbound_agent_busy", false).await;
+    let test = "live_ami_outbound_agent_busy";
+    outbound(test, false, "agent-busy.xml", "+12025550143", AGENT_BUSY).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_ari_outbound_agent_busy() {
-    outbound_agent_busy("live_ari_outbound_agent_busy", true).await;
+    let test = "live_ari_outbound_agent_busy";
+    outbound(test, true, "agent-busy.xml", "+12025550143", AGENT_BUSY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ami_outbound_answered_customer_hangs_up() {
+    let test = "live_ami_outbound_answered_customer_hangs_up";
+    outbound(test, false, "agent-answer-1s.xml", "5551203005", ANSWERED).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_outbound_answered_customer_hangs_up() {
+    let test = "live_ari_outbound_answered_customer_hangs_up";
+    outbound(test, true, "agent-answer-1s.xml", "5551203005", ANSWERED).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ami_outbound_customer_busy() {
+    let test = "live_ami_outbound_customer_busy";
+    outbound(
+        test,
+        false,
+        "agent-answer-1s.xml",
+        "5552000008",
+        CUSTOMER_BUSY,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_outbound_customer_busy() {
+    let test = "live_ari_outbound_customer_busy";
+    outbound(
+        test,
+        true,
+        "agent-answer-1s.xml",
+        "5552000008",
+        CUSTOMER_BUSY,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
