@@ -505,3 +505,20 @@ async fn live_ari_customer_by_originate() {
     assert_eq!(r.disposition, Some(Disposition::Busy), "{r:#?}");
     assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(17), "{r:#?}");
 }
+
+/// expected.json `ami/dtmf` over ARI: the customer phone answers and sends `1#` (RFC 4733)
+/// a second later; the provider reports it as the customer's received DTMF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_phone_dtmf() {
+    let Some(host) = live_host("live_ari_phone_dtmf") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // Customer answers after 1 s, sends DTMF `1#` 1 s later, hangs up after 10 s of talk.
+    let id = live.originate("5556110617", Duration::from_secs(20)).await;
+    let r = live.ended(&id).await;
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.dtmf_received.customer, "1#", "{r:#?}");
+    assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
+}

@@ -58,7 +58,12 @@ impl CallProvider for AriProvider {
                 Capability::Mute,
                 "POST/DELETE /channels/{id}/mute (no ARI event: Muted/Unmuted reported on the 204)",
             )
-            .native(Capability::Dtmf, "POST /channels/{id}/dtmf")
+            .native(
+                Capability::Dtmf,
+                "POST /channels/{id}/dtmf; a phone's digits arrive as ChannelDtmfReceived \
+                 (bridges are created `mixing,dtmf_events`: a native RTP bridge would pass \
+                 RFC 4733 packets through unseen)",
+            )
             .native(
                 Capability::Recording,
                 "POST /bridges/{id}/record (POST /channels/{id}/record outside a bridge)",
@@ -274,7 +279,7 @@ impl CallProvider for AriProvider {
             c.bridges()
                 .create(
                     BridgesCreateOptions::new()
-                        .r#type("mixing")
+                        .r#type(inner.config.bridge_type.as_str())
                         .name(format!("hookflash-consult-{call_id}"))
                         .bridge_id(consult_bridge.clone()),
                 )

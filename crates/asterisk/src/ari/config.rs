@@ -38,6 +38,11 @@ pub struct AriProviderConfig {
     pub parking_context: String,
     /// The parking lot's park extension (`700`).
     pub parking_extension: String,
+    /// The `type` of the bridges the provider creates (`mixing,dtmf_events`). Without
+    /// `dtmf_events` Asterisk may bridge two RTP legs natively (packet to packet), and the
+    /// RFC 4733 digits a phone sends then never reach Asterisk's core: no
+    /// `ChannelDtmfReceived`, no received DTMF in the records.
+    pub bridge_type: String,
 }
 
 impl Default for AriProviderConfig {
@@ -53,6 +58,7 @@ impl Default for AriProviderConfig {
             transfer_context: "hookflash-transfer".to_owned(),
             parking_context: "parkedcalls".to_owned(),
             parking_extension: "700".to_owned(),
+            bridge_type: "mixing,dtmf_events".to_owned(),
         }
     }
 }
@@ -84,6 +90,13 @@ impl AriProviderConfig {
     #[must_use]
     pub fn recording_max_duration(mut self, max: Duration) -> Self {
         self.recording_max_duration = Some(max);
+        self
+    }
+
+    /// Sets the `type` of the bridges the provider creates (see [`Self::bridge_type`]).
+    #[must_use]
+    pub fn bridge_type(mut self, bridge_type: impl Into<String>) -> Self {
+        self.bridge_type = bridge_type.into();
         self
     }
 

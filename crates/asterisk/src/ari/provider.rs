@@ -498,7 +498,7 @@ impl Inner {
             }
         }
         let options = BridgesCreateOptions::new()
-            .r#type("mixing")
+            .r#type(self.config.bridge_type.as_str())
             .name(format!("hookflash-{call_id}"))
             .bridge_id(bridge.clone());
         self.client

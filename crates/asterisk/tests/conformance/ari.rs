@@ -388,6 +388,7 @@ struct Plan {
     customer_leg: Option<CustomerLeg>,
     trunk: Option<String>,
     max_recording: Option<Duration>,
+    bridge_type: Option<String>,
     rewritten: String,
     http: Vec<Http>,
     total_ws: u64,
@@ -646,8 +647,14 @@ fn make_plan(raw: &str) -> Result<Plan, Failed> {
                     _ => return Err(unmapped(h)),
                 }
             }
-            // Steps the provider takes by itself.
-            ("POST", ["bridges"] | ["bridges", _, "addChannel"] | ["channels", _, "dial"])
+            // Steps the provider takes by itself; the bridge type is the capture's setting.
+            ("POST", ["bridges"]) => {
+                if let Some(t) = h.q("type") {
+                    plan.bridge_type = Some(t.to_owned());
+                }
+                None
+            }
+            ("POST", ["bridges", _, "addChannel"] | ["channels", _, "dial"])
             | ("DELETE", ["bridges", _]) => None,
             ("POST", ["channels", id, "hold"]) => Some(Action::Hold(leg(id)?)),
             ("DELETE", ["channels", id, "hold"]) => Some(Action::Unhold(leg(id)?)),
@@ -782,6 +789,9 @@ async fn run_scenario(dir: &Path, name: &str, scenario: &Value) -> Result<(), Fa
         AriProviderConfig::new("hookflash").customer_leg(plan.customer_leg.unwrap_or_default());
     if let Some(trunk) = &plan.trunk {
         config = config.trunk(trunk.clone());
+    }
+    if let Some(bridge_type) = &plan.bridge_type {
+        config = config.bridge_type(bridge_type.clone());
     }
     if let Some(max) = plan.max_recording {
         config = config.recording_max_duration(max);
