@@ -1,7 +1,8 @@
 //! Live tests of AriProvider against the real Asterisk 22 peer (`scripts/asterisk-peer/`) and
 //! its sipp phones: agent-first calls acted out for real, the provider's `LegEvent`s fed to
 //! the tracker, and the records checked for what the phones did (disposition, who hung up,
-//! causes, hold, mute, DTMF, recording).
+//! causes, hold, mute, DTMF, recording); the inbound queue call, which never enters Stasis, is
+//! acted out as the declared `InboundCalls` gap.
 //!
 //! They run when `HOOKFLASH_LIVE_ASTERISK` names the peer's host (scripts/test.sh sets it), one
 //! at a time (nextest's `asterisk-peer` group; a lock inside this binary for plain `cargo test`).
@@ -16,8 +17,8 @@ use hookflash_ari::Client;
 use hookflash_asterisk::{AriProvider, AriProviderConfig};
 use hookflash_calls::{CallRecord, CallState, Disposition, Party, Tracker, TrackerConfig};
 use hookflash_provider::{
-    CallId, CallProvider, LegId, MediaDirection, OriginateRequest, ProviderEvent, RecordingRequest,
-    TenantId,
+    CallId, CallProvider, Capability, LegId, MediaDirection, OriginateRequest, ProviderEvent,
+    RecordingRequest, Support, TenantId,
 };
 
 static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -51,9 +52,14 @@ struct Phone(u32);
 
 impl Phone {
     fn start(role: &str, scenario: &str) -> Self {
+        Self::start_args(role, &[scenario])
+    }
+
+    fn start_args(role: &str, args: &[&str]) -> Self {
         let out = Command::new("bash")
             .arg(peer_dir().join("phone.sh"))
-            .args([role, scenario])
+            .arg(role)
+            .args(args)
             .output()
             .unwrap();
         assert!(
@@ -521,4 +527,65 @@ async fn live_ari_phone_dtmf() {
     assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
     assert_eq!(r.dtmf_received.customer, "1#", "{r:#?}");
     assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
+}
+
+/// expected.json `ami/inbound-queue` is a declared gap of the AriProvider: acted out for real
+/// (the carrier calls DID 18005550100, the dialplan queues it to agent1001/agent1002), the call
+/// runs while the provider reports no leg event for it, and the provider declares
+/// `InboundCalls` unsupported, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_inbound_queue_is_a_declared_gap() {
+    let Some(host) = live_host("live_ari_inbound_queue_is_a_declared_gap") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let mut live = Live::start(&host, "agent-answer-1s.xml").await;
+    match live
+        .provider
+        .capabilities()
+        .support(Capability::InboundCalls)
+    {
+        Support::Unsupported { why } => assert!(why.contains("Stasis"), "{why}"),
+        other => panic!("ami/inbound-queue: InboundCalls declared {other:?}"),
+    }
+    live = live.with_second_agent("agent-answer-1s.xml");
+    let legs = Arc::new(Mutex::new(0usize));
+    let mut events = live.provider.events();
+    let seen = legs.clone();
+    tokio::spawn(async move {
+        while let Some(e) = events.next().await {
+            if matches!(e, ProviderEvent::Leg(_)) {
+                *seen.lock().unwrap() += 1;
+            }
+        }
+    });
+    let _carrier = Phone::start_args(
+        "carrier",
+        &[
+            "carrier-uac-bye6s.xml",
+            "127.0.0.1:5060",
+            "-s",
+            "18005550100",
+            "-m",
+            "1",
+        ],
+    );
+    let client = live.provider.client();
+    let mut was_up = false;
+    for _ in 0..300 {
+        let channels = client.channels().list().await.unwrap();
+        let up = channels.iter().any(|c| c.name.starts_with("PJSIP/trunk-"));
+        was_up |= up;
+        if was_up && channels.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(was_up, "the carrier's call never reached the peer");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        *legs.lock().unwrap(),
+        0,
+        "the inbound queue call reached the provider: the gap is no longer real"
+    );
 }
