@@ -51,6 +51,8 @@
 //! - Answering-machine detection is offered on the customer leg only (asynchronous, through
 //!   `amdStatusCallback`); it is reported as `VariableSet { name: "AnsweredBy" }`.
 //! - No `answer` (Twilio answers inbound calls through TwiML) and no `park`.
+//! - No inbound calls (`InboundCalls` unsupported): the webhooks serve only calls this provider
+//!   placed, whose call id rides in each callback URL.
 //!
 //! [`LegEvent`]: hookflash_provider::LegEvent
 #![cfg_attr(
