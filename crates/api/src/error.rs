@@ -43,6 +43,9 @@ pub enum ApiError {
     /// The request conflicts with the resource's state (e.g. a call that has ended).
     #[error("{0}")]
     Conflict(String),
+    /// A user with this username or e-mail already exists in the tenant.
+    #[error("a user with this username or email already exists")]
+    UserExists,
     /// Too many attempts; try again after the given time.
     #[error("too many attempts")]
     RateLimited {
@@ -109,7 +112,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::UserExists => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -138,6 +141,7 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::BadRequest(_) => "bad_request",
             Self::Conflict(_) => "conflict",
+            Self::UserExists => "user_exists",
             Self::RateLimited { .. } => "rate_limited",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ProviderUnavailable { .. } => "provider_unavailable",

@@ -79,4 +79,7 @@ pub mod model {
     pub use crate::routes::servers::ServerView;
     pub use crate::routes::stats::{LiveStats, RangeStats, StatsParams, StatsView};
     pub use crate::routes::transfers::{CreateTransfer, TransferKindSel, TransferView};
+    pub use crate::routes::users::{
+        CreateUserBody, CreatedUser, MIN_PASSWORD_LEN, UpdateUserBody, UserView,
+    };
 }

@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::scope::ME_PREFIX;
-use crate::routes::{agents, auth, calls, health, servers, stats, transfers};
+use crate::routes::{agents, auth, calls, health, servers, stats, transfers, users};
 use crate::ws;
 
 #[derive(OpenApi)]
@@ -19,6 +19,8 @@ use crate::ws;
         transfers::create_transfer, transfers::complete_transfer, transfers::cancel_transfer,
         agents::list_agents, agents::create_agent, agents::get_agent, agents::update_agent,
         agents::delete_agent, agents::set_agent_state,
+        users::create_user, users::list_users, users::get_user, users::update_user,
+        users::delete_user,
         servers::list_servers, servers::test_server,
         stats::stats,
         ws::ws_handler,
@@ -26,7 +28,7 @@ use crate::ws;
     ),
     modifiers(&Security),
     tags(
-        (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"),
+        (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"), (name = "users"),
         (name = "servers"), (name = "stats"), (name = "events"), (name = "health"),
     )
 )]

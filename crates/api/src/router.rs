@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 
 use crate::error::ApiError;
-use crate::routes::{agents, auth, calls, health, servers, stats, transfers};
+use crate::routes::{agents, auth, calls, health, servers, stats, transfers, users};
 use crate::state::AppState;
 use crate::{metrics, openapi, ws};
 
@@ -51,6 +51,16 @@ pub fn router(state: AppState) -> Router {
                 .delete(agents::delete_agent),
         )
         .route("/api/v1/agents/{id}/state", put(agents::set_agent_state))
+        .route(
+            "/api/v1/users",
+            get(users::list_users).post(users::create_user),
+        )
+        .route(
+            "/api/v1/users/{id}",
+            get(users::get_user)
+                .patch(users::update_user)
+                .delete(users::delete_user),
+        )
         .route("/api/v1/servers", get(servers::list_servers))
         .route("/api/v1/servers/{name}/test", post(servers::test_server))
         .route("/api/v1/stats", get(stats::stats));

@@ -28,6 +28,7 @@ fn operations() -> Vec<(Method, String)> {
             (Method::POST, &item.post),
             (Method::PUT, &item.put),
             (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
         ] {
             if op.is_some() {
                 ops.push((m, path.clone()));
@@ -50,6 +51,10 @@ fn body_for(method: &Method, path: &str, call_id: &str) -> Option<Value> {
         json!({"state": "ready"})
     } else if path.ends_with("/agents/{id}") || path == "/api/v1/agents" {
         json!({"display_name": "X", "endpoint": "PJSIP/9999"})
+    } else if path == "/api/v1/users" {
+        json!({"username": "newagent", "role": "agent"})
+    } else if path == "/api/v1/users/{id}" {
+        json!({"display_name": "Renamed", "role": "agent"})
     } else if path == "/api/v1/transfers" {
         json!({"call_id": call_id, "kind": "blind", "destination": "1002"})
     } else if path == "/api/v1/calls" {
@@ -72,6 +77,18 @@ async fn no_endpoint_answers_without_auth(db: Db) {
         "the document lists every route: {}",
         ops.len()
     );
+    for (m, p) in [
+        (Method::POST, "/api/v1/users"),
+        (Method::GET, "/api/v1/users"),
+        (Method::GET, "/api/v1/users/{id}"),
+        (Method::PATCH, "/api/v1/users/{id}"),
+        (Method::DELETE, "/api/v1/users/{id}"),
+    ] {
+        assert!(
+            ops.iter().any(|(om, op)| *om == m && op == p),
+            "{m} {p} is in the document"
+        );
+    }
     let mut checked = 0;
     for (method, path) in ops {
         if PUBLIC.contains(&path.as_str()) || path == "/api/v1/openapi.json" {
@@ -103,6 +120,7 @@ async fn cross_tenant_ids_are_404_everywhere(db: Db) {
     // Tenant B's resources.
     let b_call = app.live_call(&app.b, &app.b.agent1_rec).await.to_string();
     let b_agent = app.b.agent1_rec.id.to_string();
+    let b_user = app.b.agent1_user.to_string();
     let (s, started) = app
         .send(
             Method::POST,
@@ -122,6 +140,8 @@ async fn cross_tenant_ids_are_404_everywhere(db: Db) {
         }
         let id = if path.contains("/agents/") {
             &b_agent
+        } else if path == "/api/v1/users/{id}" {
+            &b_user
         } else if path.contains("/transfers/") {
             &b_transfer
         } else {
@@ -193,6 +213,12 @@ async fn cross_tenant_ids_are_404_everywhere(db: Db) {
             .all(|a| a["id"] != b_agent.as_str()),
         "{agents}"
     );
+    let (_, users) = app
+        .send(Method::GET, "/api/v1/users", Some(&app.a.admin), None)
+        .await;
+    let users = users.as_array().unwrap();
+    assert_eq!(users.len(), 4, "{users:?}");
+    assert!(users.iter().all(|u| u["id"] != b_user.as_str()));
     assert_eq!(
         app.provider.log_lines().len(),
         before,

@@ -44,6 +44,7 @@ mod records;
 mod tenants;
 mod text_enum;
 mod users;
+mod users_admin;
 mod util;
 
 pub use agents::{Agent, AgentSession, AgentState, Agents, NewAgent};
@@ -69,6 +70,7 @@ pub use migrate::{MigrationProgress, MigrationState, MigrationStatusKind};
 pub use notify::Notification;
 pub use tenants::{Tenant, Tenants};
 pub use users::{NewUser, User, UserRole, Users};
+pub use users_admin::one_time_password;
 
 impl Store {
     /// Tenants.

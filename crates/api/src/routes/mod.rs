@@ -8,3 +8,4 @@ pub(crate) mod scope;
 pub(crate) mod servers;
 pub(crate) mod stats;
 pub(crate) mod transfers;
+pub(crate) mod users;
