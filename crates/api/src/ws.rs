@@ -138,8 +138,16 @@ impl Client {
     }
 
     async fn contact_for(&self, number: &str) -> Option<serde_json::Value> {
-        let region = &self.state.settings().default_region;
-        let e164 = crate::phone::normalize_e164("from", number, region).ok()?;
+        let settings = self.state.settings();
+        // The configured check, as for outbound numbers: with `possible`, test numbers such
+        // as the unassigned 555 area code still find their contact.
+        let e164 = crate::phone::normalize_e164_with(
+            "from",
+            number,
+            &settings.default_region,
+            settings.phone_validation,
+        )
+        .ok()?;
         let found = self
             .state
             .store()

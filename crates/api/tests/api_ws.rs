@@ -283,6 +283,54 @@ async fn inbound_offers_reach_the_agent_then_answered_or_withdrawn() {
     assert_eq!(v["agent_id"], me2.to_string());
 }
 
+/// The caller's number is read with the configured `phone_validation`: in `possible` mode a
+/// test number in the unassigned 555 area code still finds its contact; in `valid` mode not.
+#[tokio::test]
+async fn offers_read_the_caller_number_with_the_configured_check() {
+    for (mode, found) in [
+        (hookflash_api::PhoneValidation::Possible, true),
+        (hookflash_api::PhoneValidation::Valid, false),
+    ] {
+        let app = TestApp::with_settings(Db::Sqlite, |s| s.phone_validation = mode).await;
+        app.store
+            .contacts()
+            .create(
+                app.a.tenant,
+                hookflash_store::NewContact {
+                    campaign_id: None,
+                    phone_number: "+15551010001".into(),
+                    name: Some("Test Caller".into()),
+                    attributes: json!({}),
+                    time_zone: None,
+                },
+            )
+            .await
+            .unwrap();
+        let addr = serve(&app).await;
+        let mut agent1 = connect(addr, &app.a.agent1).await;
+        assert_eq!(next_json(&mut agent1).await["type"], "hello");
+        let t = app.a.tenant;
+        let ep = app.a.agent1_rec.endpoint.clone();
+        let call = CallId::new_random();
+        app.state.bus().publish(updated(
+            t,
+            record(
+                t,
+                call,
+                json!({"direction": "inbound", "state": "agent_ringing", "from": "5551010001",
+                       "offered_to": [format!("{ep}-0000000c")]}),
+            ),
+        ));
+        let offer = next_json(&mut agent1).await;
+        assert_eq!(offer["type"], "offer", "{offer}");
+        if found {
+            assert_eq!(offer["contact"]["name"], "Test Caller", "{mode:?}: {offer}");
+        } else {
+            assert!(offer["contact"].is_null(), "{mode:?}: {offer}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn heartbeats_are_sent() {
     let app = TestApp::with_settings(Db::Sqlite, |s| {
