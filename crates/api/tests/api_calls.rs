@@ -982,6 +982,16 @@ async fn phone_validation_modes_and_dial_format() {
         .unwrap();
     assert_eq!(row.to_number.as_deref(), Some("+15551204005"));
 
+    // GET /servers shows the format each server is dialled with.
+    for (app, format) in [(&strict, "e164"), (&possible, "national")] {
+        let (s, servers) = app
+            .send(Method::GET, "/api/v1/servers", Some(&app.a.admin), None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(servers[0]["name"], "pbx1");
+        assert_eq!(servers[0]["dial_format"], format, "{servers}");
+    }
+
     for app in [&strict, &possible] {
         for bad in ["garbage", "123", "555120", "+1 555"] {
             let (s, resp) = post(app, bad).await;

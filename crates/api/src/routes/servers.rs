@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::config::DialFormat;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::state::{AppState, ServerEntry};
 
@@ -22,6 +23,9 @@ pub struct ServerView {
     pub name: String,
     /// `ami`, `ari` or `twilio`.
     pub protocol: String,
+    /// How customer numbers are handed to this server: `e164` (`+15551204005`), `digits`
+    /// (`15551204005`) or `national` (`5551204005`). Twilio always uses `e164`.
+    pub dial_format: String,
     /// `up` (it answered), `down` (it did not) or `disconnected` (no connection to ask over).
     pub status: String,
     /// The client's own view of its connection, when it keeps one.
@@ -32,11 +36,20 @@ pub struct ServerView {
     pub detail: Option<String>,
 }
 
-async fn check(entry: &ServerEntry, timeout: Duration) -> ServerView {
+fn dial_format_name(format: DialFormat) -> &'static str {
+    match format {
+        DialFormat::E164 => "e164",
+        DialFormat::Digits => "digits",
+        DialFormat::National => "national",
+    }
+}
+
+async fn check(state: &AppState, entry: &ServerEntry, timeout: Duration) -> ServerView {
     let connected = entry.probe.connected();
     let mut view = ServerView {
         name: entry.name.clone(),
         protocol: entry.protocol.as_str().to_owned(),
+        dial_format: dial_format_name(state.settings().dial_format(&entry.name)).to_owned(),
         status: "down".to_owned(),
         connected,
         latency_ms: None,
@@ -68,7 +81,10 @@ pub(crate) async fn list_servers(
     caller: Caller,
 ) -> Result<Json<Vec<ServerView>>> {
     caller.require_supervisor()?;
-    let checks = state.providers().iter().map(|e| check(e, STATUS_TIMEOUT));
+    let checks = state
+        .providers()
+        .iter()
+        .map(|e| check(&state, e, STATUS_TIMEOUT));
     Ok(Json(futures::future::join_all(checks).await))
 }
 
@@ -89,5 +105,5 @@ pub(crate) async fn test_server(
         .providers()
         .get(&name)
         .ok_or(ApiError::NotFound("server"))?;
-    Ok(Json(check(entry, Duration::from_secs(10)).await))
+    Ok(Json(check(&state, entry, Duration::from_secs(10)).await))
 }
