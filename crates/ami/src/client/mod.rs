@@ -92,6 +92,10 @@ impl EventStream {
 #[derive(Clone)]
 pub struct AmiClient {
     tx: mpsc::Sender<Request>,
+    // Held while a request waits for room in `tx`: a full bounded channel hands its free
+    // slots to whichever waiting task is polled first, so without this, actions queued while
+    // the channel is full could reach the wire out of call order. tokio's Mutex is FIFO.
+    queue_order: Arc<tokio::sync::Mutex<()>>,
     events: broadcast::Sender<ClientEvent>,
     connected: Arc<AtomicBool>,
     action_timeout: Duration,
@@ -124,6 +128,7 @@ impl AmiClient {
         let _ = events.send(ClientEvent::Connected);
         let client = AmiClient {
             tx,
+            queue_order: Arc::new(tokio::sync::Mutex::new(())),
             events: events.clone(),
             connected: connected.clone(),
             action_timeout: config.action_timeout,
@@ -159,15 +164,18 @@ impl AmiClient {
     ) -> Result<Reply, AmiError> {
         action.validate()?;
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Request {
-                action,
-                expect,
-                timeout,
-                reply,
-            })
-            .await
-            .map_err(|_| AmiError::Closed)?;
+        {
+            let _in_order = self.queue_order.lock().await;
+            self.tx
+                .send(Request {
+                    action,
+                    expect,
+                    timeout,
+                    reply,
+                })
+                .await
+                .map_err(|_| AmiError::Closed)?;
+        }
         match rx.await {
             Ok(r) => r,
             Err(_) => Err(AmiError::Closed),

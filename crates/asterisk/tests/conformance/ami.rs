@@ -98,7 +98,9 @@ fn config(port: u16) -> AmiProviderConfig {
     let mut ami = AmiConfig::new("127.0.0.1", port, "ami", "amipass");
     ami.keepalive = None;
     ami.event_buffer = 1 << 16;
-    ami.action_timeout = Duration::from_secs(20);
+    // Generous: replaying the 13 MB load transcript on a busy 2-core CI machine is slow, and
+    // sync() waits for the mock to reach its Ping.
+    ami.action_timeout = Duration::from_secs(120);
     ami.reconnect = ReconnectPolicy {
         enabled: true,
         initial: Duration::from_millis(20),
