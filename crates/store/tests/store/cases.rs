@@ -2193,3 +2193,54 @@ pub(crate) async fn write_calls_in_chunks(store: Store) {
         3
     );
 }
+
+pub(crate) async fn users_update_details(store: Store) {
+    let a = store.tenants().create("A", "a").await.unwrap().tenant_id();
+    let b = store.tenants().create("B", "b").await.unwrap().tenant_id();
+    let users = store.users();
+    let carol = users
+        .create(a, new_user("carol", UserRole::Agent))
+        .await
+        .unwrap();
+    let updated = users
+        .update_details(a, carol.id, UserRole::Supervisor, Some("Carol S."))
+        .await
+        .unwrap();
+    assert_eq!(updated.role, UserRole::Supervisor);
+    assert_eq!(updated.display_name.as_deref(), Some("Carol S."));
+    assert_eq!(updated.username, "carol");
+    assert!(updated.updated_at >= carol.updated_at);
+    assert_eq!(users.get(a, carol.id).await.unwrap(), Some(updated));
+    let cleared = users
+        .update_details(a, carol.id, UserRole::Agent, None)
+        .await
+        .unwrap();
+    assert_eq!(cleared.display_name, None);
+    // Another tenant's id is not found and changes nothing.
+    let err = users
+        .update_details(b, carol.id, UserRole::Admin, None)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(
+        users.get(a, carol.id).await.unwrap().unwrap().role,
+        UserRole::Agent
+    );
+    // The password still verifies after the change.
+    assert!(
+        users
+            .verify_password(a, "carol", "pw-carol")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let otp = one_time_password();
+    users.set_password(a, carol.id, &otp).await.unwrap();
+    assert!(
+        users
+            .verify_password(a, "carol", &otp)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

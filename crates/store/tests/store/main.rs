@@ -50,6 +50,7 @@ suite!(
     tracker_records_round_trip,
     tracker_writes_keep_api_fields,
     write_calls_in_chunks,
+    users_update_details,
 );
 
 #[tokio::test]
