@@ -229,11 +229,12 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller>
     if token.starts_with(API_KEY_PREFIX) {
         return authenticate_api_key(state, token).await;
     }
-    let caller = state.jwt().verify(token, "access")?;
-    // A deactivated or deleted user loses access at once, not when the token expires.
+    let mut caller = state.jwt().verify(token, "access")?;
+    // A deactivated or deleted user loses access at once, not when the token expires; a
+    // changed role applies at once too (a demoted admin keeps no admin power).
     if let Some(user) = caller.user_id {
         match state.store().users().get(caller.tenant, user).await? {
-            Some(u) if u.active => {}
+            Some(u) if u.active => caller.role = Role::from_user(u.role),
             _ => return Err(ApiError::Unauthorized),
         }
     }

@@ -164,6 +164,11 @@ async fn admin_onboards_an_agent(db: Db) {
     assert_eq!(body["role"], "supervisor");
     assert_eq!(body["display_name"], "Jane D.");
     assert!(!body.to_string().contains("brand new"), "{body}");
+    // The new role applies at once, even to a token issued before the change.
+    let (s, _) = app
+        .send(Method::GET, "/api/v1/users", Some(&jdoe), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
     let (s, _) = login(&app, &slug, "jdoe", &otp).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, tokens) = login(&app, &slug, "jdoe", "brand new password").await;
