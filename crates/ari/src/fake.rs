@@ -7,7 +7,10 @@
 //! only once every REST request recorded before it has been answered (and, when the transcript
 //! has REST exchanges, not before the first request arrives), so a replay keeps the recorded
 //! interleaving of responses and events. Ids can be rewritten before the replay, so a
-//! client that chooses its own ids (stage-then-execute) sees them in the replayed bodies.
+//! client that chooses its own ids (stage-then-execute) sees them in the replayed bodies;
+//! without that, the fake learns them: when a request carries an id (`channelId`, `bridgeId`,
+//! or an id-shaped part of a query value such as `appArgs`) where the recording has a different
+//! one, the recorded id is rewritten to the chosen one for the rest of the replay.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -198,7 +201,7 @@ pub struct ReceivedRequest {
 }
 
 struct Shared {
-    transcript: Transcript,
+    transcript: Mutex<Transcript>,
     consumed: Mutex<Vec<bool>>,
     received: Mutex<Vec<ReceivedRequest>>,
     connections: Mutex<usize>,
@@ -243,10 +246,11 @@ impl FakeAriBuilder {
             .map_err(Error::TranscriptIo)?;
         let addr = listener.local_addr().map_err(Error::TranscriptIo)?;
         let http_count = self.transcript.entries.len();
+        let transcript = Mutex::new(self.transcript);
         let (push, _) = broadcast::channel(256);
         let (drop_ws, _) = watch::channel(0);
         let shared = Arc::new(Shared {
-            transcript: self.transcript,
+            transcript,
             consumed: Mutex::new(vec![false; http_count]),
             received: Mutex::new(Vec::new()),
             connections: Mutex::new(0),
@@ -335,8 +339,10 @@ impl FakeAri {
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default();
-        self.shared
-            .transcript
+        let Ok(transcript) = self.shared.transcript.lock() else {
+            return 0;
+        };
+        transcript
             .entries
             .iter()
             .enumerate()
@@ -414,12 +420,14 @@ async fn http_handler(
     };
     let mut sorted = query.clone();
     sorted.sort();
-    let found = {
+    let (found, answer) = {
         let Ok(mut consumed) = shared.consumed.lock() else {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
-        let candidates: Vec<usize> = shared
-            .transcript
+        let Ok(mut transcript) = shared.transcript.lock() else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let candidates: Vec<usize> = transcript
             .entries
             .iter()
             .enumerate()
@@ -432,7 +440,7 @@ async fn http_handler(
         let exact = candidates
             .iter()
             .copied()
-            .find(|i| match &shared.transcript.entries[*i] {
+            .find(|i| match &transcript.entries[*i] {
                 Entry::Http { query: q, .. } => {
                     let mut q = q.clone();
                     q.sort();
@@ -446,7 +454,16 @@ async fn http_handler(
         {
             *c = true;
         }
-        pick
+        let answer = pick.and_then(|i| {
+            for (from, to) in learned_ids(&transcript.entries[i], &query) {
+                transcript.rewrite_id(&from, &to);
+            }
+            match &transcript.entries[i] {
+                Entry::Http { status, body, .. } => Some((*status, body.clone())),
+                _ => None,
+            }
+        });
+        (pick, answer)
     };
     if let Ok(mut r) = shared.received.lock() {
         r.push(ReceivedRequest {
@@ -458,9 +475,9 @@ async fn http_handler(
         });
     }
     shared.http_done.notify_waiters();
-    match found.map(|i| &shared.transcript.entries[i]) {
-        Some(Entry::Http { status, body, .. }) => json_response(*status, body.clone()),
-        _ => json_response(
+    match answer {
+        Some((status, body)) => json_response(status, body),
+        None => json_response(
             404,
             Some(serde_json::json!({"message": "Resource not found"})),
         ),
@@ -490,16 +507,70 @@ async fn ws_handler(
     ws.on_upgrade(move |socket| replay(shared, socket, format!("ws{n}")))
 }
 
-/// Recorded messages of `conn` with, for each, how many transcript entries precede it (the
-/// REST exchanges among them must be answered before it is sent, when gating).
-fn plan(shared: &Shared, conn: &str) -> Vec<(usize, Value)> {
-    shared
-        .transcript
+/// The ids a request chose where its recording (`entry`) has others, as (recorded, chosen):
+/// the id of a created channel or bridge (`channelId`/`bridgeId` against the recorded
+/// response's `id`), and id-shaped parts of query values that differ (e.g. the call id in
+/// `appArgs=agent,<call id>`).
+fn learned_ids(entry: &Entry, query: &[(String, String)]) -> Vec<(String, String)> {
+    let Entry::Http {
+        query: recorded,
+        body,
+        ..
+    } = entry
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let recorded_id = body
+        .as_ref()
+        .and_then(|b| b.get("id"))
+        .and_then(Value::as_str);
+    for (k, v) in query {
+        if (k == "channelId" || k == "bridgeId")
+            && let Some(r) = recorded_id
+            && r != v
+            && !recorded.iter().any(|(rk, _)| rk == k)
+        {
+            out.push((r.to_owned(), v.clone()));
+        }
+        let Some((_, rv)) = recorded.iter().find(|(rk, _)| rk == k) else {
+            continue;
+        };
+        let (ours, theirs): (Vec<&str>, Vec<&str>) =
+            (v.split(',').collect(), rv.split(',').collect());
+        if ours.len() != theirs.len() {
+            continue;
+        }
+        for (o, t) in ours.into_iter().zip(theirs) {
+            if o != t && is_uuid(o) && is_uuid(t) {
+                out.push((t.to_owned(), o.to_owned()));
+            }
+        }
+    }
+    out
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The transcript positions of the recorded messages of `conn` (the REST exchanges before
+/// each must be answered before it is sent, when gating); the message is read at send time,
+/// so ids learned meanwhile are in it.
+fn plan(shared: &Shared, conn: &str) -> Vec<usize> {
+    let Ok(transcript) = shared.transcript.lock() else {
+        return Vec::new();
+    };
+    transcript
         .entries
         .iter()
         .enumerate()
         .filter_map(|(i, e)| match e {
-            Entry::Ws { conn: c, message } if c == conn => Some((i, message.clone())),
+            Entry::Ws { conn: c, .. } if c == conn => Some(i),
             _ => None,
         })
         .collect()
@@ -516,29 +587,34 @@ fn released(shared: &Shared, before: usize) -> bool {
         .lock()
         .map(|r| !r.is_empty())
         .unwrap_or(true);
-    let has_http = shared
-        .transcript
+    let Ok(consumed) = shared.consumed.lock() else {
+        return true;
+    };
+    let Ok(transcript) = shared.transcript.lock() else {
+        return true;
+    };
+    let has_http = transcript
         .entries
         .iter()
         .any(|e| matches!(e, Entry::Http { .. }));
     if has_http && !any_request {
         return false;
     }
-    let Ok(consumed) = shared.consumed.lock() else {
-        return true;
-    };
-    shared.transcript.entries[..before]
+    transcript.entries[..before]
         .iter()
         .enumerate()
         .all(|(i, e)| !matches!(e, Entry::Http { .. }) || consumed.get(i).copied().unwrap_or(true))
 }
 
-async fn next_recorded(shared: &Shared, plan: &[(usize, Value)], cursor: usize) -> Option<Value> {
-    let (before, message) = plan.get(cursor)?;
+async fn next_recorded(shared: &Shared, plan: &[usize], cursor: usize) -> Option<Value> {
+    let before = *plan.get(cursor)?;
     loop {
         let notified = shared.http_done.notified();
-        if released(shared, *before) {
-            return Some(message.clone());
+        if released(shared, before) {
+            return match shared.transcript.lock().ok()?.entries.get(before) {
+                Some(Entry::Ws { message, .. }) => Some(message.clone()),
+                _ => None,
+            };
         }
         notified.await;
     }
@@ -573,5 +649,76 @@ async fn replay(shared: Arc<Shared>, mut socket: WebSocket, conn: String) {
         {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CREATE: &str = r#"{"kind": "http", "method": "POST", "path": "/ari/channels?endpoint=PJSIP%2Fa&appArgs=agent%2C5af92377-4fc6-49f3-8582-8f3d5f62c1f0", "status": 200, "response_body": {"id": "1795315704.624"}}
+{"kind": "ws", "conn": "ws1", "message": {"type": "StasisStart", "channel": {"id": "1795315704.624"}, "args": ["agent", "5af92377-4fc6-49f3-8582-8f3d5f62c1f0"]}}
+{"kind": "http", "method": "POST", "path": "/ari/channels/1795315704.624/answer", "status": 204}"#;
+
+    #[test]
+    fn learns_the_created_channel_id_and_the_call_id_in_app_args() {
+        let t = Transcript::from_jsonl(CREATE).unwrap();
+        let query = vec![
+            ("endpoint".to_owned(), "PJSIP/a".to_owned()),
+            (
+                "appArgs".to_owned(),
+                "agent,0d6bb1b5-8f4e-4f60-9a33-4a4f6ef0c001".to_owned(),
+            ),
+            ("channelId".to_owned(), "chosen-1".to_owned()),
+        ];
+        let learned = learned_ids(&t.entries()[0], &query);
+        assert_eq!(
+            learned,
+            vec![
+                (
+                    "5af92377-4fc6-49f3-8582-8f3d5f62c1f0".to_owned(),
+                    "0d6bb1b5-8f4e-4f60-9a33-4a4f6ef0c001".to_owned()
+                ),
+                ("1795315704.624".to_owned(), "chosen-1".to_owned()),
+            ]
+        );
+        // A request showing the recorded ids teaches nothing.
+        let recorded = vec![(
+            "appArgs".to_owned(),
+            "agent,5af92377-4fc6-49f3-8582-8f3d5f62c1f0".to_owned(),
+        )];
+        assert!(learned_ids(&t.entries()[0], &recorded).is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_rest_of_the_replay_uses_the_learned_ids() {
+        let fake = FakeAri::start(Transcript::from_jsonl(CREATE).unwrap())
+            .await
+            .unwrap();
+        let http = reqwest::Client::new();
+        let base = fake.base_url();
+        let created: Value = http
+            .post(format!(
+                "{base}/ari/channels?endpoint=PJSIP%2Fa&appArgs=agent%2C0d6bb1b5-8f4e-4f60-9a33-4a4f6ef0c001&channelId=chosen-1"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(created["id"], "chosen-1");
+        let answered = http
+            .post(format!("{base}/ari/channels/chosen-1/answer"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 204);
+        assert_eq!(fake.remaining_http(), 0);
+        let Some(message) = next_recorded(&fake.shared, &plan(&fake.shared, "ws1"), 0).await else {
+            panic!("no recorded message");
+        };
+        assert_eq!(message["channel"]["id"], "chosen-1");
+        assert_eq!(message["args"][1], "0d6bb1b5-8f4e-4f60-9a33-4a4f6ef0c001");
     }
 }
