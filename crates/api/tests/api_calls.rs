@@ -6,6 +6,7 @@
 //! real `hookflash-asterisk` AmiProvider against the `hookflash-ami` mock server replaying
 //! `ami/originate-answered.jsonl`.
 
+#[macro_use]
 mod api_common;
 
 use std::sync::Arc;
@@ -853,30 +854,6 @@ async fn ami_provider_originate_and_ping_through_the_api() {
             .any(|m| m.get_str("Action") == Some("Ping")),
         "the test was a real Ping"
     );
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if super::postgres_url(concat!("postgres::", stringify!($name))).is_none() {
-                        return;
-                    }
-                    super::$name(super::Db::Postgres).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both!(

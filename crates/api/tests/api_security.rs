@@ -3,6 +3,7 @@
 //! the PBX, bad numbers are 422 naming the field, oversized bodies 413, logins rate-limited.
 //! Runs on SQLite always and on PostgreSQL when HOOKFLASH_TEST_POSTGRES_URL is set.
 
+#[macro_use]
 mod api_common;
 
 use api_common::{Db, TestApp, error_code, postgres_url};
@@ -591,30 +592,6 @@ async fn api_keys_authenticate(db: Db) {
         .send(Method::GET, "/api/v1/agents", Some(&key.secret), None)
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if super::postgres_url(concat!("postgres::", stringify!($name))).is_none() {
-                        return;
-                    }
-                    super::$name(super::Db::Postgres).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both!(

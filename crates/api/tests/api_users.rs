@@ -3,6 +3,7 @@
 //! are enforced; an admin cannot deactivate themself; a deactivated user loses access.
 //! Runs on SQLite always and on PostgreSQL when HOOKFLASH_TEST_POSTGRES_URL is set.
 
+#[macro_use]
 mod api_common;
 
 use api_common::{Db, TestApp, error_code, postgres_url};
@@ -264,30 +265,6 @@ async fn admin_onboards_an_agent(db: Db) {
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, _) = login(&app, &slug, "jdoe", "brand new password").await;
     assert_eq!(s, StatusCode::OK);
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::Db::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if super::postgres_url(concat!("postgres::", stringify!($name))).is_none() {
-                        return;
-                    }
-                    super::$name(super::Db::Postgres).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both!(admin_onboards_an_agent);

@@ -356,3 +356,30 @@ impl TestApp {
 pub fn error_code(v: &Value) -> &str {
     v["error"]["code"].as_str().unwrap_or("")
 }
+
+/// Runs each named `async fn(Db)` of the including test file once on SQLite and once on
+/// PostgreSQL (skipped with a printed reason, or failing under `CI=true`, without a URL).
+#[allow(unused_macros)] // not every test binary that includes this module runs on both
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if super::postgres_url(concat!("postgres::", stringify!($name))).is_none() {
+                        return;
+                    }
+                    super::$name(super::Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
