@@ -10,8 +10,6 @@
 //! at a time (nextest's `asterisk-peer` group; a lock inside this binary for plain `cargo test`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,53 +24,10 @@ use hookflash_provider::{
     OriginateRequest, ParkRequest, ProviderEvent, RecordingRequest, TenantId, TransferKind,
 };
 
+mod peer;
+use peer::{Phone, live_host};
+
 static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn live_host(test: &str) -> Option<String> {
-    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: HOOKFLASH_LIVE_ASTERISK must be set in CI"
-            );
-            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
-            None
-        }
-    }
-}
-
-fn peer_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/asterisk-peer"
-    ))
-}
-
-/// A sipp phone, stopped (by PID) when dropped.
-struct Phone(u32);
-
-impl Phone {
-    fn start(role: &str, scenario: &str) -> Self {
-        let out = Command::new("bash")
-            .arg(peer_dir().join("phone.sh"))
-            .args([role, scenario])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "phone.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Phone(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
-    }
-}
 
 /// The provider on the live peer, its events fed to a tracker.
 struct Live {

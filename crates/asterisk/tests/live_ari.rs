@@ -21,61 +21,13 @@ use hookflash_provider::{
     RecordingRequest, Support, TenantId,
 };
 
+mod peer;
+use peer::{Phone, live_host};
+
 static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Our own application, so that other engineers' ARI apps on the same peer are not replaced.
 const APP: &str = "hookflash-provider-live";
-
-fn live_host(test: &str) -> Option<String> {
-    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: HOOKFLASH_LIVE_ASTERISK must be set in CI"
-            );
-            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
-            None
-        }
-    }
-}
-
-fn peer_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/asterisk-peer"
-    ))
-}
-
-/// A sipp phone, stopped (by PID) when dropped.
-struct Phone(u32);
-
-impl Phone {
-    fn start(role: &str, scenario: &str) -> Self {
-        Self::start_args(role, &[scenario])
-    }
-
-    fn start_args(role: &str, args: &[&str]) -> Self {
-        let out = Command::new("bash")
-            .arg(peer_dir().join("phone.sh"))
-            .arg(role)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "phone.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Phone(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
-    }
-}
 
 /// ARI stores recordings in `astspooldir/recording`, which the peer kit's chroot lacks (Asterisk
 /// then answers a bridge record with 500): create it with the spool directory's owner when the
