@@ -44,6 +44,11 @@ log "cargo fmt"
 cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log "cargo fetch"
+# `cargo deny` runs `cargo metadata`, which needs every package of Cargo.lock (other platforms'
+# too) in the local cache; a new machine has only what the build fetched. `cargo fetch` with no
+# `--target` downloads them all.
+cargo fetch --locked
 log "cargo deny"
 # Advisories need the RustSec database from GitHub, which this network does not reach:
 # bans (duplicates, wildcards), licences and sources are checked offline.
