@@ -65,47 +65,47 @@ fn exec(url: &str, sql: &str) {
 fn scenario(url: &str) {
     let out = ok(url, &["up"]);
     assert!(out.contains("applying 0001 tenants users"), "{out}");
-    assert!(out.contains("applied  0004"), "{out}");
-    assert!(out.contains("4 migration(s) applied"), "{out}");
+    assert!(out.contains("applied  0005"), "{out}");
+    assert!(out.contains("5 migration(s) applied"), "{out}");
     assert_eq!(
         status_words(url),
-        ["applied", "applied", "applied", "applied"]
+        ["applied", "applied", "applied", "applied", "applied"]
     );
     assert!(ok(url, &["up"]).contains("0 migration(s) applied"));
 
     let out = ok(url, &["down", "2"]);
     assert!(
-        out.contains("reverting 0004") && out.contains("reverted  0003"),
+        out.contains("reverting 0005") && out.contains("reverted  0004"),
         "{out}"
     );
     assert_eq!(
         status_words(url),
-        ["applied", "applied", "pending", "pending"]
+        ["applied", "applied", "applied", "pending", "pending"]
     );
     let out = ok(url, &["down"]);
     assert!(out.contains("1 migration(s) reverted"), "{out}");
     assert_eq!(
         status_words(url),
-        ["applied", "pending", "pending", "pending"]
+        ["applied", "applied", "pending", "pending", "pending"]
     );
     let out = ok(url, &["down", "9"]);
-    assert!(out.contains("1 migration(s) reverted"), "{out}");
+    assert!(out.contains("2 migration(s) reverted"), "{out}");
     assert_eq!(
         status_words(url),
-        ["pending", "pending", "pending", "pending"]
+        ["pending", "pending", "pending", "pending", "pending"]
     );
     assert!(ok(url, &["redo"]).contains("nothing to redo"));
 
     ok(url, &["up"]);
     let out = ok(url, &["redo"]);
     assert!(
-        out.contains("reverting 0004") && out.contains("applying 0004"),
+        out.contains("reverting 0005") && out.contains("applying 0005"),
         "{out}"
     );
-    assert!(out.contains("migration 0004 redone"), "{out}");
+    assert!(out.contains("migration 0005 redone"), "{out}");
     assert_eq!(
         status_words(url),
-        ["applied", "applied", "applied", "applied"]
+        ["applied", "applied", "applied", "applied", "applied"]
     );
 
     exec(
@@ -138,7 +138,7 @@ fn scenario(url: &str) {
     exec(url, "DELETE FROM _sqlx_migrations WHERE version = 42");
     assert_eq!(
         status_words(url),
-        ["applied", "applied", "applied", "applied"]
+        ["applied", "applied", "applied", "applied", "applied"]
     );
 }
 
