@@ -44,6 +44,9 @@
 //! * **Events** are broadcast to every [`EventStream`] through a bounded buffer
 //!   ([`AmiConfig::event_buffer`]); a subscriber that falls behind loses the oldest items and
 //!   gets [`ClientEvent::Lagged`] with the count. Memory does not grow with a slow consumer.
+//!   With [`AmiConfig::backpressure`] the stream [`AmiClient::connect`] returns is lossless
+//!   instead: when it is full the connection task stops reading the socket (Asterisk's TCP
+//!   buffer becomes the queue) until the consumer catches up; actions are still written.
 //! * **Liveness**: with [`AmiConfig::keepalive`], a `Ping` goes out at that interval; one
 //!   unanswered for [`AmiConfig::ping_timeout`] drops the link, so a dead peer is noticed within
 //!   `keepalive + ping_timeout` (plus a 100 ms tick).

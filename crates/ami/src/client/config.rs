@@ -111,6 +111,13 @@ pub struct AmiConfig {
     pub reconnect: ReconnectPolicy,
     /// Events buffered per subscriber before it is told it lagged.
     pub event_buffer: usize,
+    /// Backpressure instead of loss for the stream [`AmiClient::connect`](crate::AmiClient)
+    /// returns: when it holds `event_buffer` unread items the connection task stops reading
+    /// the socket (it still writes actions), so Asterisk's TCP buffer is the queue and the
+    /// stream never lags. Its consumer must keep reading while it awaits an action of the same
+    /// client (the action's response is behind the unread events). Other subscribers stay
+    /// lossy. Off by default: a held but unread stream would stall the client.
+    pub backpressure: bool,
     /// Actions queued towards the connection task.
     pub request_buffer: usize,
     /// ActionID prefix; `None` picks a random one per client (unique per process and run).
@@ -141,10 +148,19 @@ impl AmiConfig {
             ping_timeout: Duration::from_secs(10),
             reconnect: ReconnectPolicy::default(),
             event_buffer: 4096,
+            backpressure: false,
             request_buffer: 256,
             action_id_prefix: None,
             max_frame_bytes: crate::DEFAULT_MAX_FRAME_BYTES,
         }
+    }
+}
+
+impl AmiConfig {
+    /// Sets [`AmiConfig::backpressure`].
+    pub fn with_backpressure(mut self, on: bool) -> Self {
+        self.backpressure = on;
+        self
     }
 }
 
@@ -164,6 +180,7 @@ impl fmt::Debug for AmiConfig {
             .field("ping_timeout", &self.ping_timeout)
             .field("reconnect", &self.reconnect)
             .field("event_buffer", &self.event_buffer)
+            .field("backpressure", &self.backpressure)
             .field("request_buffer", &self.request_buffer)
             .field("action_id_prefix", &self.action_id_prefix)
             .finish()

@@ -60,28 +60,45 @@ pub enum ClientEvent {
 /// A subscription to the client's events, with bounded buffering.
 ///
 /// When the subscriber falls more than [`AmiConfig::event_buffer`] items behind, the oldest are
-/// dropped for it and it receives [`ClientEvent::Lagged`] with how many it missed.
+/// dropped for it and it receives [`ClientEvent::Lagged`] with how many it missed. The stream
+/// [`AmiClient::connect`] returns under [`AmiConfig::backpressure`] is the exception: it never
+/// lags, the client stops reading the socket instead.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: broadcast::Receiver<ClientEvent>,
+    rx: StreamRx,
+}
+
+#[derive(Debug)]
+enum StreamRx {
+    Lossy(broadcast::Receiver<ClientEvent>),
+    Lossless(mpsc::Receiver<ClientEvent>),
 }
 
 impl EventStream {
     /// The next item; `None` once the client task has stopped and the buffer is drained.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: an item is either returned or stays queued.
     pub async fn recv(&mut self) -> Option<ClientEvent> {
-        match self.rx.recv().await {
-            Ok(e) => Some(e),
-            Err(broadcast::error::RecvError::Lagged(n)) => Some(ClientEvent::Lagged(n)),
-            Err(broadcast::error::RecvError::Closed) => None,
+        match &mut self.rx {
+            StreamRx::Lossy(rx) => match rx.recv().await {
+                Ok(e) => Some(e),
+                Err(broadcast::error::RecvError::Lagged(n)) => Some(ClientEvent::Lagged(n)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            StreamRx::Lossless(rx) => rx.recv().await,
         }
     }
 
     /// The next item if one is ready.
     pub fn try_recv(&mut self) -> Option<ClientEvent> {
-        match self.rx.try_recv() {
-            Ok(e) => Some(e),
-            Err(broadcast::error::TryRecvError::Lagged(n)) => Some(ClientEvent::Lagged(n)),
-            Err(_) => None,
+        match &mut self.rx {
+            StreamRx::Lossy(rx) => match rx.try_recv() {
+                Ok(e) => Some(e),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => Some(ClientEvent::Lagged(n)),
+                Err(_) => None,
+            },
+            StreamRx::Lossless(rx) => rx.try_recv().ok(),
         }
     }
 }
@@ -126,6 +143,15 @@ impl AmiClient {
         let (events, first) = broadcast::channel(config.event_buffer.max(1));
         let connected = Arc::new(AtomicBool::new(true));
         let _ = events.send(ClientEvent::Connected);
+        let (primary, first) = if config.backpressure {
+            drop(first);
+            let (tx, rx) = mpsc::channel(config.event_buffer.max(1));
+            // Room for one item in a fresh channel.
+            let _ = tx.try_send(ClientEvent::Connected);
+            (Some(tx), StreamRx::Lossless(rx))
+        } else {
+            (None, StreamRx::Lossy(first))
+        };
         let client = AmiClient {
             tx,
             queue_order: Arc::new(tokio::sync::Mutex::new(())),
@@ -138,6 +164,7 @@ impl AmiClient {
             ids,
             rx,
             events,
+            primary,
             connected,
         };
         tokio::spawn(task.run(link));
@@ -147,7 +174,7 @@ impl AmiClient {
     /// A new subscription (sees events from now on).
     pub fn subscribe(&self) -> EventStream {
         EventStream {
-            rx: self.events.subscribe(),
+            rx: StreamRx::Lossy(self.events.subscribe()),
         }
     }
 

@@ -61,6 +61,8 @@ pub(crate) struct Task {
     pub(crate) ids: ActionIds,
     pub(crate) rx: mpsc::Receiver<Request>,
     pub(crate) events: broadcast::Sender<ClientEvent>,
+    /// The lossless subscriber ([`AmiConfig::backpressure`]); its only sender.
+    pub(crate) primary: Option<mpsc::Sender<ClientEvent>>,
     pub(crate) connected: Arc<AtomicBool>,
 }
 
@@ -82,16 +84,57 @@ impl Task {
                 LinkEnd::Lost(r) => r,
             };
             tracing::warn!(reason = %reason, "AMI link lost");
-            let _ = self.events.send(ClientEvent::Disconnected { reason });
+            self.announce(ClientEvent::Disconnected { reason }).await;
             if !self.config.reconnect.enabled {
                 return;
             }
             match self.reconnect().await {
                 Some(l) => {
                     link = l;
-                    let _ = self.events.send(ClientEvent::Reconnected);
+                    self.announce(ClientEvent::Reconnected).await;
                 }
                 None => return,
+            }
+        }
+    }
+
+    /// Link state changes reach every subscriber; the lossless one waits for room.
+    async fn announce(&mut self, item: ClientEvent) {
+        let _ = self.events.send(item.clone());
+        if let Some(p) = &self.primary
+            && p.send(item).await.is_err()
+        {
+            self.primary = None;
+        }
+    }
+
+    /// Whether the lossless subscriber has no room for one more event (reading the socket
+    /// waits until it has). A subscriber that went away no longer holds the client back.
+    fn primary_full(&mut self) -> bool {
+        match &self.primary {
+            Some(p) if p.is_closed() => {
+                self.primary = None;
+                false
+            }
+            Some(p) => p.capacity() == 0,
+            None => false,
+        }
+    }
+
+    /// Hands an event to every subscriber. Called only after [`Task::primary_full`] said
+    /// there is room, and this task is the primary's only sender, so nothing is dropped.
+    fn deliver(&mut self, ev: Event) {
+        let item = ClientEvent::Event(ev);
+        match &self.primary {
+            Some(p) => {
+                let _ = self.events.send(item.clone());
+                if let Err(mpsc::error::TrySendError::Closed(_)) = p.try_send(item) {
+                    self.primary = None;
+                }
+            }
+            // Receivers may all be gone; events are then simply not kept.
+            None => {
+                let _ = self.events.send(item);
             }
         }
     }
@@ -134,15 +177,23 @@ impl Task {
     async fn serve(&mut self, link: &mut Link) -> LinkEnd {
         let mut pending: HashMap<String, Pending> = HashMap::new();
         for m in std::mem::take(&mut link.early) {
-            self.dispatch(m, &mut pending);
+            if let Some(ev) = self.dispatch(m, &mut pending) {
+                self.deliver(ev);
+            }
         }
         let mut tick = tokio::time::interval(conn::TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_ping = Instant::now();
         let mut ping: Option<(String, Instant)> = None;
+        // The lossless subscriber is full: the socket is not read until it has room.
+        let mut stalled = false;
         let end = loop {
             // Frames already buffered first.
             loop {
+                if self.primary_full() {
+                    stalled = true;
+                    break;
+                }
                 match link.codec.decode_frame(&mut link.buf) {
                     Ok(Some(Frame::Message(m))) => {
                         if let Some((id, _)) = &ping
@@ -152,15 +203,32 @@ impl Task {
                             ping = None;
                             continue;
                         }
-                        self.dispatch(m, &mut pending);
+                        if let Some(ev) = self.dispatch(m, &mut pending) {
+                            self.deliver(ev);
+                        }
                     }
                     Ok(Some(Frame::Banner(_))) => {}
                     Ok(None) => break,
                     Err(e) => tracing::warn!(error = %e, "skipping bad AMI frame"),
                 }
             }
-            link.buf.reserve(16 * 1024);
+            if !stalled {
+                link.buf.reserve(16 * 1024);
+            }
+            let primary = &self.primary;
+            let room = async move {
+                match primary {
+                    Some(p) => p.reserve().await.is_ok(),
+                    None => false,
+                }
+            };
             tokio::select! {
+                open = room, if stalled => {
+                    stalled = false;
+                    if !open {
+                        self.primary = None;
+                    }
+                }
                 req = self.rx.recv() => match req {
                     None => {
                         let bye = Action::new("Logoff").with_action_id(self.ids.next_id());
@@ -192,7 +260,7 @@ impl Task {
                         }
                     }
                 },
-                r = link.io.read_buf(&mut link.buf) => match r {
+                r = link.io.read_buf(&mut link.buf), if !stalled => match r {
                     Ok(0) => break LinkEnd::Lost(DisconnectReason::Eof),
                     Ok(_) => {}
                     Err(e) => break LinkEnd::Lost(DisconnectReason::Io(e.to_string())),
@@ -200,6 +268,11 @@ impl Task {
                 _ = tick.tick() => {
                     let now = Instant::now();
                     expire(&mut pending, now);
+                    if stalled && let Some((_, sent)) = &mut ping {
+                        // Its answer is behind the events we are not reading yet: the wait
+                        // is ours, not the peer's.
+                        *sent = now;
+                    }
                     if let Some(every) = self.config.keepalive {
                         if let Some((_, sent)) = &ping {
                             if now.duration_since(*sent) > self.config.ping_timeout {
@@ -234,19 +307,20 @@ impl Task {
         end
     }
 
-    fn dispatch(&self, m: Message, pending: &mut HashMap<String, Pending>) {
+    /// Routes a message to its pending action; returns the event to hand to subscribers.
+    fn dispatch(&self, m: Message, pending: &mut HashMap<String, Pending>) -> Option<Event> {
         match m.kind() {
             MessageKind::Response => {
                 let Ok(r) = Response::from_message(m) else {
-                    return;
+                    return None;
                 };
                 let Some(id) = r.action_id().map(str::to_string) else {
                     tracing::debug!("AMI response without ActionID");
-                    return;
+                    return None;
                 };
                 let Some(p) = pending.get_mut(&id) else {
                     tracing::debug!(action_id = %id, "AMI response for no pending action (timed out?)");
-                    return;
+                    return None;
                 };
                 if r.is_error() {
                     if let Some(p) = pending.remove(&id) {
@@ -256,7 +330,7 @@ impl Task {
                             response: Box::new(r),
                         }));
                     }
-                    return;
+                    return None;
                 }
                 match p.expect {
                     Expect::Response => {
@@ -283,10 +357,11 @@ impl Task {
                         }
                     }
                 }
+                None
             }
             MessageKind::Event => {
                 let Ok(ev) = Event::from_message(m) else {
-                    return;
+                    return None;
                 };
                 let id = ev.action_id().map(str::to_string);
                 if let Some(id) = id
@@ -300,7 +375,7 @@ impl Task {
                                 let resp = p.response.unwrap_or_else(Response::synthetic_success);
                                 let _ = p.reply.send(Ok(Reply::List(resp, p.events)));
                             }
-                            return;
+                            return None;
                         }
                         Expect::Originate => {
                             if let Event::OriginateResponse(o) = &ev {
@@ -318,10 +393,12 @@ impl Task {
                         Expect::Response => {}
                     }
                 }
-                // Receivers may all be gone; events are then simply not kept.
-                let _ = self.events.send(ClientEvent::Event(ev));
+                Some(ev)
             }
-            _ => tracing::debug!("AMI message that is neither response nor event"),
+            _ => {
+                tracing::debug!("AMI message that is neither response nor event");
+                None
+            }
         }
     }
 }
