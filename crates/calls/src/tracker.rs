@@ -206,6 +206,12 @@ fn delta(d: std::time::Duration) -> TimeDelta {
     TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
 }
 
+/// `t + d`, saturating at the last representable time: a configured `Duration::MAX` (no
+/// limit) or an event time from the far future must not panic (chrono's `+` does).
+fn after(t: DateTime<Utc>, d: TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl Tracker {
     /// A tracker with no calls.
     pub fn new(config: TrackerConfig) -> Self {
@@ -501,7 +507,7 @@ impl Tracker {
                     }
                 }
                 Phase::Live => {
-                    let silent = now >= call.touched + delta(self.config.max_silence)
+                    let silent = now >= after(call.touched, delta(self.config.max_silence))
                         && call.record.state != CallState::Ended;
                     if silent {
                         self.close(id, REASON_SILENT, now, &mut out);
@@ -560,7 +566,7 @@ impl Tracker {
                 .filter(|l| l.role != LegRole::Local)
                 .count();
             let confirm =
-                !call.meta.derived || ended || parties >= 2 || now >= call.first_seen + grace;
+                !call.meta.derived || ended || parties >= 2 || now >= after(call.first_seen, grace);
             if !confirm {
                 self.reset_timer(id);
                 return;
@@ -576,10 +582,12 @@ impl Tracker {
         }
         let final_now = ended
             && (call.record.end_reason.is_some()
-                || call.ending_since.is_none_or(|since| now >= since + window));
+                || call
+                    .ending_since
+                    .is_none_or(|since| now >= after(since, window)));
         if final_now {
             call.phase = Phase::Final {
-                evict_at: now + linger,
+                evict_at: after(now, linger),
             };
             self.live = self.live.saturating_sub(1);
             out.push(call.emit(UpdateKind::Ended, if announced { None } else { event }));
@@ -600,11 +608,11 @@ impl Tracker {
             Phase::Final { evict_at } => Some(evict_at),
             // An ending call waits only for its reorder window (never re-armed in the past).
             Phase::Live => match call.ending_since {
-                Some(since) => Some(since + delta(self.config.reorder_window)),
+                Some(since) => Some(after(since, delta(self.config.reorder_window))),
                 None => {
-                    let mut next = call.touched + delta(self.config.max_silence);
+                    let mut next = after(call.touched, delta(self.config.max_silence));
                     if !call.confirmed {
-                        next = next.min(call.first_seen + delta(self.config.orphan_grace));
+                        next = next.min(after(call.first_seen, delta(self.config.orphan_grace)));
                     }
                     Some(next)
                 }

@@ -1,6 +1,7 @@
 //! The tracker's integration tests: scenario sequences checked against expected.json,
 //! robustness, resync and property tests.
 
+mod arithmetic;
 mod props;
 mod robustness;
 mod scenarios;
