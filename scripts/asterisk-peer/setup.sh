@@ -31,6 +31,12 @@ for f in "$conf_src"/*.conf; do
   [ "$(basename "$f")" = asterisk.conf ] && continue
   install -m 0644 "$f" "$root/etc/asterisk/"
 done
+# hookflash's own dialplan (what the providers need beyond the fixtures' contexts: the AMI hold
+# emulation), shipped in examples/asterisk/ and included from the fixtures' extensions.conf, so a
+# freshly set-up peer has it and no test installs dialplan itself.
+install -m 0644 "$here/../../examples/asterisk/extensions_hookflash.conf" "$root/etc/asterisk/"
+grep -qx '#include extensions_hookflash.conf' "$root/etc/asterisk/extensions.conf" \
+  || printf '\n#include extensions_hookflash.conf\n' >>"$root/etc/asterisk/extensions.conf"
 mkdir -p "$root/run/asterisk"
 # ARI bridge recordings go to <spool>/recording, which the package does not create.
 mkdir -p "$root/var/spool/asterisk/recording"

@@ -5,7 +5,9 @@
 //! byte, but stops before each recorded `send` until the client has sent an action of the same
 //! name: that recorded action is then matched to the client's, and from then on every
 //! `ActionID: <recorded>` in the chunks is rewritten to the client's ActionID. Actions the
-//! transcript does not hold are answered `Response: Success` / `Ping: Pong` for `Ping`, and
+//! transcript does not hold are answered `Response: Success` / `Ping: Pong` for `Ping`,
+//! `Getvar` of `DIALPLAN_EXISTS(context,exten,priority)` from the mock's dialplan (as Asterisk
+//! 22 answers it: `Value: 1` or `Value: 0`; see [`MockServer::start_with_dialplan`]), and
 //! `Response: Error` otherwise. When the transcript is exhausted the server closes the socket
 //! (as Asterisk does after `Goodbye` or a bad login), which also serves as the scripted
 //! disconnect: [`Transcript::truncate_after_send`] ends a connection right after an action.
@@ -120,8 +122,34 @@ pub struct MockServer {
 }
 
 impl MockServer {
-    /// Listens on 127.0.0.1 (random port); connection `i` serves `transcripts[i]`.
+    /// Listens on 127.0.0.1 (random port); connection `i` serves `transcripts[i]`. Its dialplan
+    /// is [`MockServer::SHIPPED_DIALPLAN`].
     pub async fn start(transcripts: Vec<Transcript>) -> std::io::Result<MockServer> {
+        let dialplan = Self::SHIPPED_DIALPLAN
+            .iter()
+            .map(|(c, e)| ((*c).to_owned(), (*e).to_owned()))
+            .collect();
+        Self::start_with_dialplan(transcripts, dialplan).await
+    }
+
+    /// The `(context, extension)` pairs of the dialplan the fixtures' PBX has with hookflash's
+    /// `extensions_hookflash.conf` (transfer targets 1001 and 1002, the AMI hold contexts):
+    /// what `DIALPLAN_EXISTS` finds on the test peer.
+    pub const SHIPPED_DIALPLAN: &'static [(&'static str, &'static str)] = &[
+        ("hookflash-transfer", "1001"),
+        ("hookflash-transfer", "1002"),
+        ("hookflash-hold", "s"),
+        ("hookflash-hold-wait", "s"),
+    ];
+
+    /// Like [`MockServer::start`], with a dialplan of exactly these `(context, extension)`
+    /// pairs: a `Getvar` of `DIALPLAN_EXISTS(context,exten,1)` answers `Value: 1` for them and
+    /// `Value: 0` for anything else.
+    pub async fn start_with_dialplan(
+        transcripts: Vec<Transcript>,
+        dialplan: Vec<(String, String)>,
+    ) -> std::io::Result<MockServer> {
+        let dialplan = Arc::new(dialplan);
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -136,7 +164,7 @@ impl MockServer {
                 };
                 match queue.next() {
                     Some(t) => {
-                        tokio::spawn(serve(sock, t, rec.clone(), idx));
+                        tokio::spawn(serve(sock, t, rec.clone(), idx, dialplan.clone()));
                     }
                     None => drop(sock),
                 }
@@ -179,7 +207,25 @@ fn action_name(m: &Message) -> String {
     m.get_str("Action").unwrap_or_default().to_ascii_lowercase()
 }
 
-async fn serve(mut sock: TcpStream, t: Transcript, rec: Arc<Mutex<Vec<Vec<Message>>>>, idx: usize) {
+/// The `Value` Asterisk gives a `Getvar` of `DIALPLAN_EXISTS(context,exten[,priority])`.
+fn dialplan_exists(variable: &str, dialplan: &[(String, String)]) -> Option<&'static str> {
+    let args = variable
+        .strip_prefix("DIALPLAN_EXISTS(")?
+        .strip_suffix(')')?;
+    let mut parts = args.split(',');
+    let context = parts.next()?;
+    let exten = parts.next()?;
+    let found = dialplan.iter().any(|(c, e)| c == context && e == exten);
+    Some(if found { "1" } else { "0" })
+}
+
+async fn serve(
+    mut sock: TcpStream,
+    t: Transcript,
+    rec: Arc<Mutex<Vec<Vec<Message>>>>,
+    idx: usize,
+    dialplan: Arc<Vec<(String, String)>>,
+) {
     // Recorded sends: (entry index, lowercased action name, recorded ActionID).
     let sends: Vec<(usize, String, String)> = t
         .entries
@@ -257,9 +303,17 @@ async fn serve(mut sock: TcpStream, t: Transcript, rec: Arc<Mutex<Vec<Vec<Messag
                 ));
             }
             None => {
+                let variable = msg.get_str("Variable").unwrap_or_default();
+                let exists = (name == "getvar")
+                    .then(|| dialplan_exists(variable, &dialplan))
+                    .flatten();
                 let reply = if name == "ping" {
                     format!(
                         "Response: Success\r\nActionID: {client_id}\r\nPing: Pong\r\nTimestamp: 0.0\r\n\r\n"
+                    )
+                } else if let Some(value) = exists {
+                    format!(
+                        "Response: Success\r\nActionID: {client_id}\r\nVariable: {variable}\r\nValue: {value}\r\n\r\n"
                     )
                 } else {
                     format!(
