@@ -72,6 +72,8 @@ impl Default for ConnectOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Argon2 verifications run (shared by clones); see [`Store::password_checks`].
+    password_checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -119,6 +121,7 @@ impl Store {
                 .map_err(connect_err)?;
             Ok(Self {
                 db: Db::Sqlite(pool),
+                password_checks: Default::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url).map_err(connect_err)?;
@@ -130,6 +133,7 @@ impl Store {
                 .map_err(connect_err)?;
             Ok(Self {
                 db: Db::Postgres(pool),
+                password_checks: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
@@ -138,7 +142,23 @@ impl Store {
 
     /// Wraps an existing pool.
     pub fn from_db(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            password_checks: Default::default(),
+        }
+    }
+
+    /// How many argon2 password verifications this store (and its clones) ran: a login costs
+    /// exactly one whether or not its tenant and user exist, which this count makes visible
+    /// to metrics and tests without measuring time.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_password_check(&self) {
+        self.password_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The pool.

@@ -42,6 +42,10 @@ pub enum StoreError {
     /// A unique constraint refused the write (for example a duplicate username).
     #[error("already exists: {0}")]
     Conflict(String),
+    /// The change would leave the tenant without an active admin (deactivating or demoting
+    /// the last one), so nobody could administer it any more.
+    #[error("the tenant's last active admin cannot be deactivated or demoted")]
+    LastAdmin,
     /// A value read from the database is not one the store writes (hand-edited row?).
     #[error("invalid value in column {column}: {value:?}")]
     InvalidValue {

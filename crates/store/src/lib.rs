@@ -45,6 +45,7 @@ mod tenants;
 mod text_enum;
 mod users;
 mod users_admin;
+mod users_sessions;
 mod util;
 
 pub use agents::{Agent, AgentSession, AgentState, Agents, NewAgent};
@@ -71,6 +72,7 @@ pub use notify::Notification;
 pub use tenants::{Tenant, Tenants};
 pub use users::{NewUser, User, UserRole, Users};
 pub use users_admin::one_time_password;
+pub use users_sessions::{RefreshToken, RefreshUse};
 
 impl Store {
     /// Tenants.

@@ -45,6 +45,13 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
     /// Last successful password check.
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Carried in every token issued to the user; a password change bumps it, so tokens
+    /// issued before the change stop working.
+    pub token_version: i64,
+    /// The password is a one-time password: it must be replaced before the user gets tokens.
+    pub must_change_password: bool,
+    /// When the one-time password stops working (none: it does not expire).
+    pub password_expires_at: Option<DateTime<Utc>>,
 }
 
 /// What [`Users::create`] needs.
@@ -68,8 +75,12 @@ pub struct Users<'a> {
     pub(crate) store: &'a Store,
 }
 
-const COLS: &str = "id, tenant_id, username, email, display_name, role, active, created_at, \
-                    updated_at, last_login_at";
+pub(crate) const COLS: &str = "id, tenant_id, username, email, display_name, role, active, \
+                    created_at, updated_at, last_login_at, token_version, must_change_password, \
+                    password_expires_at";
+
+/// Matches a login (username or e-mail) whatever its case: `admin` and `Admin` are one user.
+const LOGIN_MATCH: &str = "(lower(username) = lower($2) OR lower(email) = lower($2))";
 
 /// Hashes a password with argon2id (default parameters, random salt), off the async threads.
 pub(crate) async fn hash_password(password: &str) -> Result<String, StoreError> {
@@ -106,7 +117,8 @@ impl Users<'_> {
     /// Creates a user with an argon2id hash of `new.password`.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when the username or e-mail is taken in the tenant.
+    /// [`StoreError::Conflict`] when the username or e-mail is taken in the tenant, whatever
+    /// its case.
     pub async fn create(&self, tenant: TenantId, new: NewUser) -> Result<User, StoreError> {
         let hash = hash_password(&new.password).await?;
         let at = now();
@@ -121,6 +133,9 @@ impl Users<'_> {
             created_at: at,
             updated_at: at,
             last_login_at: None,
+            token_version: 0,
+            must_change_password: false,
+            password_expires_at: None,
         };
         let sql = "INSERT INTO users (id, tenant_id, username, email, display_name, \
                    password_hash, role, active, created_at, updated_at) \
@@ -156,7 +171,7 @@ impl Users<'_> {
         )
     }
 
-    /// The user whose username or e-mail is `login`, in the tenant.
+    /// The user whose username or e-mail is `login` (any case), in the tenant.
     ///
     /// # Errors
     /// The database's error.
@@ -166,8 +181,8 @@ impl Users<'_> {
         login: &str,
     ) -> Result<Option<User>, StoreError> {
         let sql = format!(
-            "SELECT {COLS} FROM users WHERE tenant_id = $1 AND (username = $2 OR email = $2) \
-             ORDER BY CASE WHEN username = $2 THEN 0 ELSE 1 END LIMIT 1"
+            "SELECT {COLS} FROM users WHERE tenant_id = $1 AND {LOGIN_MATCH} \
+             ORDER BY CASE WHEN lower(username) = lower($2) THEN 0 ELSE 1 END LIMIT 1"
         );
         Ok(
             on_db!(&self.store.db, pool => sqlx::query_as::<_, User>(&sql)
@@ -178,8 +193,9 @@ impl Users<'_> {
         )
     }
 
-    /// Checks a login: the active user whose username or e-mail is `login` and whose password
-    /// is `password`, or None. A success records the login time.
+    /// Checks a login: the active user whose username or e-mail is `login` (any case) and
+    /// whose password is `password`, or None. A success records the login time. Exactly one
+    /// argon2 verification runs whether or not the user exists.
     ///
     /// # Errors
     /// The database's error, or a stored hash that does not parse.
@@ -189,19 +205,22 @@ impl Users<'_> {
         login: &str,
         password: &str,
     ) -> Result<Option<User>, StoreError> {
-        let sql = "SELECT id, password_hash FROM users \
-                   WHERE tenant_id = $1 AND (username = $2 OR email = $2) AND active = TRUE \
-                   ORDER BY CASE WHEN username = $2 THEN 0 ELSE 1 END LIMIT 1";
-        let found: Option<(Uuid, String)> = on_db!(&self.store.db, pool => sqlx::query_as(sql)
+        let sql = format!(
+            "SELECT id, password_hash FROM users \
+             WHERE tenant_id = $1 AND {LOGIN_MATCH} AND active = TRUE \
+             ORDER BY CASE WHEN lower(username) = lower($2) THEN 0 ELSE 1 END LIMIT 1"
+        );
+        let found: Option<(Uuid, String)> = on_db!(&self.store.db, pool => sqlx::query_as(&sql)
             .bind(*tenant.as_uuid())
             .bind(login)
             .fetch_optional(pool)
             .await)?;
         let Some((id, hash)) = found else {
             // Spend the same time as a real check so a missing user is not told apart by timing.
-            let _ = verify_password(password, DUMMY_HASH).await;
+            self.burn_password_check(password).await;
             return Ok(None);
         };
+        self.store.count_password_check();
         if !verify_password(password, &hash).await? {
             return Ok(None);
         }
@@ -229,7 +248,17 @@ impl Users<'_> {
         )
     }
 
-    /// Replaces a user's password.
+    /// Runs one argon2 verification against a dummy hash and throws the answer away: a login
+    /// for an unknown tenant or user costs what a real one costs, so it cannot be told apart
+    /// by timing.
+    pub async fn burn_password_check(&self, password: &str) {
+        self.store.count_password_check();
+        let _ = verify_password(password, DUMMY_HASH).await;
+    }
+
+    /// Replaces a user's password. The new one is the user's own (no change required at next
+    /// login); every token issued before is revoked (the token version moves on and every
+    /// refresh token is revoked).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when the user is not in the tenant.
@@ -239,44 +268,67 @@ impl Users<'_> {
         id: Uuid,
         password: &str,
     ) -> Result<(), StoreError> {
+        self.set_password_hash(tenant, id, password, false, None)
+            .await
+    }
+
+    /// Replaces a user's password with a one-time password: it must be changed at the next
+    /// login and stops working at `expires_at` (none: no expiry). Tokens are revoked as by
+    /// [`Users::set_password`].
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the user is not in the tenant.
+    pub async fn set_one_time_password(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        password: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.set_password_hash(tenant, id, password, true, expires_at)
+            .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        password: &str,
+        one_time: bool,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         let hash = hash_password(password).await?;
-        let sql = "UPDATE users SET password_hash = $3, updated_at = $4 \
-                   WHERE tenant_id = $1 AND id = $2";
+        let sql = "UPDATE users SET password_hash = $3, updated_at = $4, \
+                   token_version = token_version + 1, must_change_password = $5, \
+                   password_expires_at = $6 WHERE tenant_id = $1 AND id = $2";
         let done = on_db!(&self.store.db, pool => sqlx::query(sql)
             .bind(*tenant.as_uuid())
             .bind(id)
             .bind(hash)
             .bind(now())
+            .bind(one_time)
+            .bind(expires_at)
             .execute(pool)
             .await.map(|r| r.rows_affected()))?;
         if done == 0 {
             return Err(StoreError::NotFound);
         }
-        Ok(())
+        self.revoke_refresh_tokens(tenant, id).await
     }
 
-    /// Enables or disables a user.
+    /// Enables or disables a user. The tenant's last active admin cannot be disabled.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when the user is not in the tenant.
+    /// [`StoreError::NotFound`] when the user is not in the tenant; [`StoreError::LastAdmin`]
+    /// when it would leave the tenant without an active admin.
     pub async fn set_active(
         &self,
         tenant: TenantId,
         id: Uuid,
         active: bool,
     ) -> Result<(), StoreError> {
-        let sql = "UPDATE users SET active = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2";
-        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
-            .bind(*tenant.as_uuid())
-            .bind(id)
-            .bind(active)
-            .bind(now())
-            .execute(pool)
-            .await.map(|r| r.rows_affected()))?;
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        self.update_keeping_an_admin(tenant, id, Some(active), None, None)
+            .await
     }
 
     /// Deletes a user; true when one was deleted.

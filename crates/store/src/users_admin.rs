@@ -3,7 +3,7 @@
 use hookflash_provider::TenantId;
 use uuid::Uuid;
 
-use crate::db::on_db;
+use crate::db::Db;
 use crate::error::StoreError;
 use crate::users::{User, UserRole, Users};
 use crate::util::{now, random_bytes};
@@ -28,11 +28,20 @@ pub fn one_time_password() -> String {
     out
 }
 
+/// True after the change when the user stays an active admin, or was not one, or another
+/// active admin remains: the statement below changes nothing otherwise.
+const KEEPS_AN_ADMIN: &str = "((COALESCE($3, active) AND COALESCE($4, role) = 'admin') \
+     OR NOT (active AND role = 'admin') \
+     OR EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = $1 AND o.id <> $2 \
+                AND o.role = 'admin' AND o.active = TRUE))";
+
 impl Users<'_> {
-    /// Sets a user's role and display name; returns the updated user.
+    /// Sets a user's role and display name; returns the updated user. The tenant's last
+    /// active admin keeps the admin role.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when the user is not in the tenant.
+    /// [`StoreError::NotFound`] when the user is not in the tenant; [`StoreError::LastAdmin`]
+    /// when it would leave the tenant without an active admin.
     pub async fn update_details(
         &self,
         tenant: TenantId,
@@ -40,20 +49,76 @@ impl Users<'_> {
         role: UserRole,
         display_name: Option<&str>,
     ) -> Result<User, StoreError> {
-        let sql = "UPDATE users SET role = $3, display_name = $4, updated_at = $5 \
-                   WHERE tenant_id = $1 AND id = $2";
-        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
-            .bind(*tenant.as_uuid())
-            .bind(id)
-            .bind(role.as_str())
-            .bind(display_name)
-            .bind(now())
-            .execute(pool)
-            .await.map(|r| r.rows_affected()))?;
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
+        self.update_keeping_an_admin(tenant, id, None, Some(role), Some(display_name))
+            .await?;
         self.get(tenant, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Changes the active flag, the role and the display name (each when given) unless the
+    /// tenant would be left without an active admin. On PostgreSQL the tenant's active admins
+    /// are locked first so two admins demoting each other at once cannot both succeed; on
+    /// SQLite the single statement runs under the database's one write lock.
+    pub(crate) async fn update_keeping_an_admin(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        active: Option<bool>,
+        role: Option<UserRole>,
+        display_name: Option<Option<&str>>,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE users SET active = COALESCE($3, active), role = COALESCE($4, role), \
+             display_name = CASE WHEN $5 THEN $6 ELSE display_name END, updated_at = $7 \
+             WHERE tenant_id = $1 AND id = $2 AND {KEEPS_AN_ADMIN}"
+        );
+        let tenant_id = *tenant.as_uuid();
+        let role = role.map(|r| r.as_str());
+        let set_name = display_name.is_some();
+        let name = display_name.flatten();
+        let at = now();
+        let done = match &self.store.db {
+            Db::Sqlite(pool) => sqlx::query(&sql)
+                .bind(tenant_id)
+                .bind(id)
+                .bind(active)
+                .bind(role)
+                .bind(set_name)
+                .bind(name)
+                .bind(at)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' \
+                     AND active = TRUE FOR UPDATE",
+                )
+                .bind(tenant_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let done = sqlx::query(&sql)
+                    .bind(tenant_id)
+                    .bind(id)
+                    .bind(active)
+                    .bind(role)
+                    .bind(set_name)
+                    .bind(name)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                done
+            }
+        };
+        if done > 0 {
+            return Ok(());
+        }
+        match self.get(tenant, id).await? {
+            Some(_) => Err(StoreError::LastAdmin),
+            None => Err(StoreError::NotFound),
+        }
     }
 }
 

@@ -9,6 +9,10 @@ use hookflash_store::*;
 use uuid::Uuid;
 
 use crate::fixtures::{call_script, event, simple_call, t0, tenant};
+pub(crate) use crate::users_sessions::{
+    refresh_tokens_rotate_and_reuse_revokes, users_last_admin_is_kept, users_logins_ignore_case,
+    users_one_password_check_per_login,
+};
 
 fn new_user(username: &str, role: UserRole) -> NewUser {
     NewUser {
@@ -82,7 +86,7 @@ pub(crate) async fn connection_settings(store: Store) {
 pub(crate) async fn migrations_down_redo_up(store: Store) {
     let status = store.migration_status().await.unwrap();
     let versions: Vec<i64> = status.iter().map(|s| s.version).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     assert!(
         status
             .iter()
@@ -94,15 +98,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     );
 
     let mut steps = Vec::new();
-    let reverted = store.migrate_down(2, &mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(reverted, vec![4, 3]);
+    let reverted = store.migrate_down(3, &mut |p| steps.push(p)).await.unwrap();
+    assert_eq!(reverted, vec![5, 4, 3]);
     assert!(matches!(
         steps[0],
-        MigrationProgress::Reverting { version: 4, .. }
+        MigrationProgress::Reverting { version: 5, .. }
     ));
     assert!(matches!(
         steps[1],
-        MigrationProgress::Reverted { version: 4, .. }
+        MigrationProgress::Reverted { version: 5, .. }
     ));
     let status = store.migration_status().await.unwrap();
     assert_eq!(status[2].status, MigrationStatusKind::Pending);
@@ -112,7 +116,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     assert!(store.calls().get(t, CallId::new_random()).await.is_err());
 
     let applied = store.migrate_up(&mut |_| {}).await.unwrap();
-    assert_eq!(applied, vec![3, 4]);
+    assert_eq!(applied, vec![3, 4, 5]);
     assert!(
         store
             .calls()
@@ -124,15 +128,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
 
     let mut steps = Vec::new();
     let redone = store.migrate_redo(&mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(redone, Some(4));
+    assert_eq!(redone, Some(5));
     assert_eq!(steps.len(), 4, "{steps:?}");
     assert!(matches!(
         steps[3],
-        MigrationProgress::Applied { version: 4, .. }
+        MigrationProgress::Applied { version: 5, .. }
     ));
 
     let reverted = store.migrate_down(10, &mut |_| {}).await.unwrap();
-    assert_eq!(reverted, vec![4, 3, 2, 1]);
+    assert_eq!(reverted, vec![5, 4, 3, 2, 1]);
     let status = store.migration_status().await.unwrap();
     assert!(
         status
@@ -140,7 +144,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
             .all(|s| s.status == MigrationStatusKind::Pending)
     );
     assert_eq!(store.migrate_redo(&mut |_| {}).await.unwrap(), None);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
     tenant(&store, "again").await;
 }
 

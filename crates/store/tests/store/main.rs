@@ -4,6 +4,7 @@
 mod cases;
 mod common;
 mod fixtures;
+mod users_sessions;
 
 /// Generates, for each case, one test per database.
 macro_rules! suite {
@@ -51,6 +52,10 @@ suite!(
     tracker_writes_keep_api_fields,
     write_calls_in_chunks,
     users_update_details,
+    users_last_admin_is_kept,
+    users_logins_ignore_case,
+    users_one_password_check_per_login,
+    refresh_tokens_rotate_and_reuse_revokes,
 );
 
 #[tokio::test]
