@@ -59,6 +59,10 @@ pub enum TwilioError {
     /// A webhook was seen before.
     #[error("replayed webhook")]
     Replayed,
+    /// A webhook names an `AccountSid` no configured account has (or names none while
+    /// several accounts share the router).
+    #[error("webhook for an unknown account")]
+    UnknownAccount,
 }
 
 fn code_text(body: &ApiErrorBody) -> String {
@@ -96,6 +100,7 @@ impl TwilioError {
                 | Self::SignatureMismatch
                 | Self::BodyHashMismatch
                 | Self::Replayed
+                | Self::UnknownAccount
         )
     }
 }

@@ -89,4 +89,4 @@ pub use signature::{
     SIGNATURE_HEADER, body_sha256_hex, compute_signature, validate_form, validate_json,
 };
 pub use twiml::{Element as TwimlElement, escape as xml_escape, response as twiml_response};
-pub use webhook::webhook_router;
+pub use webhook::{webhook_router, webhook_router_for};

@@ -2,8 +2,15 @@
 //! conference callbacks. Every request is checked before anything in it is interpreted: a
 //! missing, forged or tampered `X-Twilio-Signature`, a JSON body that does not match its
 //! `bodySHA256`, or a replay of a request already seen gets 403.
+//!
+//! One router serves every account: a callback goes to the account its `AccountSid` names
+//! (and is verified with that account's auth token); an `AccountSid` no account has gets 403.
+//! A genuine callback about a call id the account did not place (or no longer remembers) is
+//! acknowledged and ignored: it would start a call record that nothing ever ends.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -36,6 +43,17 @@ const MAX_BODY: usize = 64 * 1024;
 /// - `POST /twilio/recording/{call_id}`: recording status.
 /// - `POST /twilio/conference/{call_id}`: conference join/leave/hold/mute.
 pub fn webhook_router(state: WebhookState) -> Router {
+    webhook_router_for([state])
+}
+
+/// The webhook routes of several accounts (as [`webhook_router`]): each callback is handled by
+/// the account its `AccountSid` parameter names. With a single account, a callback without
+/// `AccountSid` goes to it (still verified with its token).
+pub fn webhook_router_for(states: impl IntoIterator<Item = WebhookState>) -> Router {
+    let accounts: HashMap<String, WebhookState> = states
+        .into_iter()
+        .map(|s| (s.inner.config.account_sid.clone(), s))
+        .collect();
     Router::new()
         .route("/twilio/voice/{call_id}", post(voice))
         .route("/twilio/dial-action/{call_id}", post(dial_action))
@@ -44,7 +62,58 @@ pub fn webhook_router(state: WebhookState) -> Router {
         .route("/twilio/recording/{call_id}", post(recording))
         .route("/twilio/conference/{call_id}", post(conference))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(Accounts(Arc::new(accounts)))
+}
+
+/// The router's state: every account's webhook state, by account SID.
+#[derive(Clone)]
+struct Accounts(Arc<HashMap<String, WebhookState>>);
+
+impl Accounts {
+    /// The account a callback belongs to, by its (not yet verified) `AccountSid`: verification
+    /// with that account's token follows, so a wrong claim only gets the request refused.
+    fn pick(&self, headers: &HeaderMap, body: &[u8]) -> Result<&WebhookState, TwilioError> {
+        let params = if is_json(headers) {
+            json_params(body)
+        } else {
+            Params::parse(body)
+        };
+        match params.get("AccountSid") {
+            Some(sid) => self.0.get(sid).ok_or(TwilioError::UnknownAccount),
+            None if self.0.len() == 1 => self.0.values().next().ok_or(TwilioError::UnknownAccount),
+            None => Err(TwilioError::UnknownAccount),
+        }
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim_start().starts_with("application/json"))
+}
+
+/// Picks the account and verifies the request with its token.
+fn accept<'a>(
+    accounts: &'a Accounts,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(&'a WebhookState, Params), TwilioError> {
+    let state = accounts.pick(headers, body)?;
+    let params = verify(state, uri, headers, body)?;
+    Ok((state, params))
+}
+
+/// The call id of a call this account placed and still remembers.
+fn known_call(state: &WebhookState, call_id: &str) -> Option<CallId> {
+    let id = CallId::from_str(call_id).ok()?;
+    if state.inner.registry().call(id).is_some() {
+        Some(id)
+    } else {
+        tracing::warn!(%call_id, "ignored a Twilio callback for a call this account did not place");
+        None
+    }
 }
 
 /// Checks signature and replay; returns the parameters only for a genuine, new request.
@@ -67,11 +136,7 @@ fn verify(
         "{}{path_and_query}",
         inner.config.public_base_url.trim_end_matches('/')
     );
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
-    let params = if is_json {
+    let params = if is_json(headers) {
         validate_json(&inner.config.auth_token, &url, body, signature)?;
         json_params(body)
     } else {
@@ -141,18 +206,18 @@ fn hangup_twiml() -> Response {
 }
 
 async fn voice(
-    State(state): State<WebhookState>,
+    State(accounts): State<Accounts>,
     uri: OriginalUri,
     Path(call_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match verify(&state, &uri, &headers, &body) {
+    let (state, params) = match accept(&accounts, &uri, &headers, &body) {
         Ok(p) => p,
         Err(err) => return forbidden(&err),
     };
     let plan = DialPlan::from_query(uri.0.query().unwrap_or_default());
-    let (Ok(call_id), Some(plan)) = (CallId::from_str(&call_id), plan) else {
+    let (Some(call_id), Some(plan)) = (known_call(state, &call_id), plan) else {
         tracing::warn!(%call_id, "voice webhook without a usable call id or dial plan");
         return hangup_twiml();
     };
@@ -173,17 +238,17 @@ async fn voice(
 }
 
 async fn dial_action(
-    State(state): State<WebhookState>,
+    State(accounts): State<Accounts>,
     uri: OriginalUri,
     Path(call_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match verify(&state, &uri, &headers, &body) {
+    let (state, params) = match accept(&accounts, &uri, &headers, &body) {
         Ok(p) => p,
         Err(err) => return forbidden(&err),
     };
-    if let Ok(call_id) = CallId::from_str(&call_id) {
+    if let Some(call_id) = known_call(state, &call_id) {
         let events = state
             .inner
             .registry()
@@ -194,17 +259,17 @@ async fn dial_action(
 }
 
 async fn status(
-    State(state): State<WebhookState>,
+    State(accounts): State<Accounts>,
     uri: OriginalUri,
     Path(call_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = match verify(&state, &uri, &headers, &body) {
+    let (state, params) = match accept(&accounts, &uri, &headers, &body) {
         Ok(p) => p,
         Err(err) => return forbidden(&err),
     };
-    let Ok(call_id) = CallId::from_str(&call_id) else {
+    let Some(call_id) = known_call(state, &call_id) else {
         return StatusCode::NO_CONTENT.into_response();
     };
     let role = query_param(&uri, "leg").map_or(LegRole::SecondAgent, |r| parse_role(&r));
@@ -232,18 +297,18 @@ type Translate = fn(
 ) -> Vec<hookflash_provider::LegEvent>;
 
 fn simple(
-    state: &WebhookState,
+    accounts: &Accounts,
     uri: &OriginalUri,
     call_id: &str,
     headers: &HeaderMap,
     body: &[u8],
     translate: Translate,
 ) -> Response {
-    let params = match verify(state, uri, headers, body) {
+    let (state, params) = match accept(accounts, uri, headers, body) {
         Ok(p) => p,
         Err(err) => return forbidden(&err),
     };
-    if let Ok(call_id) = CallId::from_str(call_id) {
+    if let Some(call_id) = known_call(state, call_id) {
         let events = translate(&mut state.inner.registry(), call_id, &params, Utc::now());
         state.inner.publish(events);
     }
@@ -251,14 +316,14 @@ fn simple(
 }
 
 async fn amd(
-    State(state): State<WebhookState>,
+    State(accounts): State<Accounts>,
     uri: OriginalUri,
     Path(call_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     simple(
-        &state,
+        &accounts,
         &uri,
         &call_id,
         &headers,
@@ -268,14 +333,14 @@ async fn amd(
 }
 
 async fn recording(
-    State(state): State<WebhookState>,
+    State(accounts): State<Accounts>,
     uri: OriginalUri,
     Path(call_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     simple(
-        &state,
+        &accounts,
         &uri,
         &call_id,
         &headers,
@@ -285,14 +350,14 @@ async fn recording(
 }
 
 async fn conference(
-    State(state): State<WebhookState>,
+    State(accounts): State<Accounts>,
     uri: OriginalUri,
     Path(call_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     simple(
-        &state,
+        &accounts,
         &uri,
         &call_id,
         &headers,

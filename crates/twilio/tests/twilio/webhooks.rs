@@ -1,13 +1,14 @@
 //! The webhook router: 403 before anything else for a missing, forged, tampered or replayed
-//! request; TwiML for the agent's leg.
+//! request; TwiML for the agent's leg; several accounts in one router, each callback routed by
+//! its `AccountSid`; callbacks about calls the account did not place are ignored.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures::StreamExt as _;
-use hookflash_provider::{CallId, CallProvider, LegEventKind, ProviderEvent};
+use hookflash_provider::{CallId, CallProvider, LegEventKind, OriginateRequest, ProviderEvent};
 use hookflash_twilio::{
-    SIGNATURE_HEADER, TwilioConfig, TwilioProvider, body_sha256_hex, compute_signature,
-    webhook_router,
+    RetryPolicy, SIGNATURE_HEADER, TwilioConfig, TwilioProvider, body_sha256_hex,
+    compute_signature, webhook_router, webhook_router_for,
 };
 use tower::ServiceExt as _;
 
@@ -16,10 +17,34 @@ const TOKEN: &str = "webhook-token";
 const LEG: &str = "CA0000000000000000000000000000aaaa";
 
 fn provider() -> TwilioProvider {
-    let config = TwilioConfig::new(crate::support::ACCOUNT, TOKEN, PUBLIC)
+    provider_for(crate::support::ACCOUNT, TOKEN)
+}
+
+fn provider_for(account: &str, token: &str) -> TwilioProvider {
+    let config = TwilioConfig::new(account, token, PUBLIC)
         .unwrap()
-        .with_api_base("http://127.0.0.1:9");
+        .with_api_base("http://127.0.0.1:9")
+        .with_agent_caller_id("+15550001111")
+        .with_retry(RetryPolicy {
+            max_attempts: 1,
+            base_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(1),
+        });
     TwilioProvider::new(config).unwrap()
+}
+
+/// A call the provider placed: it remembers the call from the originate on (the REST request
+/// itself goes to a closed port here and fails; Twilio's callbacks are what the tests send).
+async fn placed(provider: &TwilioProvider) -> CallId {
+    let call_id = CallId::new_random();
+    let request = OriginateRequest::new(
+        call_id,
+        hookflash_provider::TenantId::new_random(),
+        "client:alice",
+        "+15559870001",
+    );
+    assert!(provider.originate(request).await.is_err(), "no Twilio here");
+    call_id
 }
 
 fn form(pairs: &[(&str, &str)]) -> (Vec<(String, String)>, String) {
@@ -105,7 +130,7 @@ fn drain(events: &mut hookflash_provider::LegEventStream) -> Vec<LegEventKind> {
 async fn forged_missing_tampered_and_replayed_callbacks_get_403() {
     let provider = provider();
     let mut events = provider.events();
-    let call_id = CallId::new_random();
+    let call_id = placed(&provider).await;
     let path = format!("/twilio/status/{call_id}?leg=agent");
 
     let (body, _) = signed(&path, &status_params("initiated", "0"));
@@ -164,7 +189,7 @@ async fn forged_missing_tampered_and_replayed_callbacks_get_403() {
 #[tokio::test]
 async fn json_bodies_are_checked_against_body_sha256() {
     let provider = provider();
-    let call_id = CallId::new_random();
+    let call_id = placed(&provider).await;
     let body = format!(r#"{{"CallSid": "{LEG}", "AnsweredBy": "human"}}"#);
     let hash = body_sha256_hex(body.as_bytes());
     let path = format!("/twilio/amd/{call_id}?bodySHA256={hash}");
@@ -186,7 +211,7 @@ async fn json_bodies_are_checked_against_body_sha256() {
 #[tokio::test]
 async fn voice_webhook_dials_the_customer_with_callbacks() {
     let provider = provider();
-    let call_id = CallId::new_random();
+    let call_id = placed(&provider).await;
     let path = format!(
         "/twilio/voice/{call_id}?to=%2B15559870001&from=%2B15550001111&timeout=25&record=0&bridge=dial"
     );
@@ -228,4 +253,87 @@ async fn oversized_bodies_are_refused() {
     let body = "x=".to_owned() + &"a".repeat(100 * 1024);
     let (status, _) = send(&provider, post(&path, body, Some("sig".to_owned()))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_signed_callback_for_a_call_not_placed_starts_nothing() {
+    let provider = provider();
+    let mut events = provider.events();
+    let call_id = CallId::new_random();
+    let path = format!("/twilio/status/{call_id}?leg=agent");
+    let (body, sig) = signed(&path, &status_params("ringing", "0"));
+    let (status, _) = send(&provider, post(&path, body, sig)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "acknowledged");
+    let path = format!("/twilio/voice/{call_id}?to=%2B15559870001&timeout=25&record=0&bridge=dial");
+    let (body, sig) = signed(&path, &status_params("in-progress", "1"));
+    let (status, twiml) = send(&provider, post(&path, body, sig)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(twiml.contains("<Hangup"), "{twiml}");
+    assert!(drain(&mut events).is_empty(), "no leg of an unknown call");
+}
+
+#[tokio::test]
+async fn two_accounts_share_one_router_and_callbacks_route_by_account_sid() {
+    const SECOND: &str = "AC0000000000000000000000000000beef";
+    const SECOND_TOKEN: &str = "second-token";
+    let first = provider();
+    let second = provider_for(SECOND, SECOND_TOKEN);
+    let (mut first_events, mut second_events) = (first.events(), second.events());
+    // Merging two single-account routers panics (the same routes twice); one router serves both.
+    let app = webhook_router_for([first.webhook_state(), second.webhook_state()]);
+    let call = placed(&second).await;
+    let path = format!("/twilio/status/{call}?leg=agent");
+    let mut params = status_params("ringing", "0");
+    params.push(("AccountSid", SECOND.to_owned()));
+    let pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let body = form_body(&pairs);
+    let url = format!("{PUBLIC}{path}");
+
+    // Signed with the first account's token but claiming the second: refused.
+    let wrong = compute_signature(TOKEN, &url, &pairs);
+    let resp = app
+        .clone()
+        .oneshot(post(&path, body.clone(), Some(wrong)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    let right = compute_signature(SECOND_TOKEN, &url, &pairs);
+    let resp = app
+        .clone()
+        .oneshot(post(&path, body, Some(right)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        drain(&mut second_events)
+            .iter()
+            .map(LegEventKind::name)
+            .collect::<Vec<_>>(),
+        ["created", "ringing"],
+        "the second account translated its own callback"
+    );
+    assert!(drain(&mut first_events).is_empty(), "the first saw nothing");
+
+    // An AccountSid no account has, and none at all with two accounts: refused.
+    for account in [Some("AC000000000000000000000000000000ff"), None] {
+        let mut params = status_params("ringing", "1");
+        if let Some(a) = account {
+            params.push(("AccountSid", a.to_owned()));
+        }
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let sig = compute_signature(SECOND_TOKEN, &url, &pairs);
+        let resp = app
+            .clone()
+            .oneshot(post(&path, form_body(&pairs), Some(sig)))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{account:?}");
+    }
 }
