@@ -11,7 +11,7 @@
 //!
 //! [`AmiProvider::connect`] logs in with [`hookflash_ami::AmiClient`] and starts one task that
 //! turns AMI events into [`LegEvent`](hookflash_provider::LegEvent)s through the sans-IO
-//! [`AmiTranslator`], published on a bounded broadcast ([`CallProvider::events`](hookflash_provider::CallProvider::events)). A leg is a
+//! [`AmiTranslator`], published on a bounded broadcast ([`CallProvider::events`](hookflash_provider::CallProvider::events)) and, without loss, to the pipeline ([`CallProvider::pipeline_events`](hookflash_provider::CallProvider::pipeline_events): while that stream is full the task stops reading, and the AMI client stops reading the socket). A leg is a
 //! channel, its [`LegId`](hookflash_provider::LegId) the channel's `Uniqueid`.
 //!
 //! | command | AMI |
@@ -37,6 +37,7 @@
 
 mod ami;
 mod ari;
+mod fanout;
 
 pub use ami::{AmiProvider, AmiProviderConfig, AmiTranslator, OriginateKind};
 pub use ari::{AriProvider, AriProviderConfig, CustomerLeg};

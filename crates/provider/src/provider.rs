@@ -107,8 +107,21 @@ pub trait CallProvider: Send + Sync {
     /// Resumes a paused recording.
     async fn resume_recording(&self, leg: &LegId, recording: &str) -> Result<(), ProviderError>;
 
-    /// The provider's events from now on. Each call returns a new subscription.
+    /// The provider's events from now on. Each call returns a new subscription, bounded: one
+    /// that falls behind gets [`ProviderEvent::Lagged`] and should resync
+    /// ([`CallProvider::snapshot`]).
     fn events(&self) -> LegEventStream;
+
+    /// A subscription for a consumer that must see every event (the event pipeline).
+    ///
+    /// A provider that can hold its source back overrides this with a stream that never lags:
+    /// when the consumer is behind, the provider stops reading the platform (AMI: its socket,
+    /// so the PBX's TCP buffer is the queue). The consumer must keep reading it while it waits
+    /// for anything of the same provider. The default is [`CallProvider::events`], which may
+    /// lag (its sources push events the provider cannot hold back: webhooks, a WebSocket).
+    fn pipeline_events(&self) -> LegEventStream {
+        self.events()
+    }
 
     /// The legs live on the platform now.
     async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError>;

@@ -1,6 +1,8 @@
 //! The AMI provider: owns an AMI client, turns its events into leg events, and sends the
 //! actions behind each [`CallProvider`] command.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -13,7 +15,9 @@ use hookflash_provider::{
     MediaDirection, OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest,
     TransferId,
 };
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::fanout::Fanout;
 
 use super::actions;
 use super::config::AmiProviderConfig;
@@ -26,7 +30,7 @@ struct Inner {
     client: AmiClient,
     config: AmiProviderConfig,
     translator: Arc<Mutex<AmiTranslator>>,
-    tx: broadcast::Sender<ProviderEvent>,
+    tx: Arc<Fanout>,
     sync: mpsc::Sender<oneshot::Sender<Result<(), ProviderError>>>,
 }
 
@@ -76,20 +80,16 @@ fn provider_error(e: AmiError) -> ProviderError {
     }
 }
 
-fn publish(tx: &broadcast::Sender<ProviderEvent>, events: Vec<LegEvent>) {
-    for e in events {
-        // No subscriber is not an error: events are not kept for later subscribers.
-        let _ = tx.send(ProviderEvent::Leg(e));
-    }
-}
-
 impl AmiProvider {
     /// Connects and logs in to AMI, and starts translating its events.
     pub async fn connect(config: AmiProviderConfig) -> Result<Self, ProviderError> {
-        let (client, stream) = AmiClient::connect(config.ami.clone())
+        // The translation task reads every event (backpressure, never a lag): a slow pipeline
+        // holds the socket, it does not lose events.
+        let (client, stream) = AmiClient::connect(config.ami.clone().with_backpressure(true))
             .await
             .map_err(provider_error)?;
-        let (tx, _) = broadcast::channel(config.event_buffer.max(16));
+        let tx = Arc::new(Fanout::new(config.event_buffer.max(16)));
+        let hold_cap = config.ami.event_buffer.max(16);
         let translator = Arc::new(Mutex::new(AmiTranslator::new()));
         let (sync, sync_rx) = mpsc::channel(16);
         let inner = Arc::new(Inner {
@@ -104,6 +104,9 @@ impl AmiProvider {
             inner: Arc::downgrade(&inner),
             translator,
             tx,
+            held: VecDeque::new(),
+            hold_cap,
+            resync_due: None,
         };
         tokio::spawn(task.run(sync_rx));
         Ok(Self { inner })
@@ -209,7 +212,7 @@ impl AmiProvider {
                 Ok(resp) => {
                     let at = message_time(&resp.raw, Utc::now());
                     let out = lock(&translator).on_originate_response(call_id, &resp, at);
-                    publish(&tx, out);
+                    tx.publish_legs(out).await;
                     let answered = resp
                         .response
                         .as_ref()
@@ -241,7 +244,7 @@ impl AmiProvider {
                         &message,
                         Utc::now(),
                     );
-                    publish(&tx, out);
+                    tx.publish_legs(out).await;
                 }
                 Err(e) => {
                     // The outcome is unknown (link lost or no answer in time): the call's legs
@@ -321,13 +324,13 @@ impl AmiProvider {
         Ok(())
     }
 
-    fn synth(&self, leg: &LegId, kind: LegEventKind) {
+    async fn synth(&self, leg: &LegId, kind: LegEventKind) {
         let call = lock(&self.inner.translator).call_of(leg);
         let channel = self.channel_of(leg);
         let mut ev = LegEvent::new(leg.clone(), Utc::now(), kind);
         ev.keys.call_id = call;
         ev.keys.channel = channel;
-        publish(&self.inner.tx, vec![ev]);
+        self.inner.tx.publish_legs(vec![ev]).await;
     }
 
     async fn list_channels(&self) -> Result<Vec<hookflash_ami::Event>, ProviderError> {
@@ -357,7 +360,15 @@ struct Translation {
     stream: EventStream,
     inner: Weak<Inner>,
     translator: Arc<Mutex<AmiTranslator>>,
-    tx: broadcast::Sender<ProviderEvent>,
+    tx: Arc<Fanout>,
+    /// Events read while this task waited for an action of its own (a resync listing, a sync
+    /// Ping): the action's response is behind them on the socket, and the client stops
+    /// reading it while its lossless stream is full. Past `hold_cap` the oldest are
+    /// translated and published at once.
+    held: VecDeque<ClientEvent>,
+    hold_cap: usize,
+    /// A reconnect (or loss) seen while waiting: resync once the wait is over.
+    resync_due: Option<ClientEvent>,
 }
 
 type SyncRequest = oneshot::Sender<Result<(), ProviderError>>;
@@ -366,6 +377,10 @@ impl Translation {
     async fn run(mut self, mut sync_rx: mpsc::Receiver<SyncRequest>) {
         let mut syncs_open = true;
         loop {
+            if let Some(item) = self.held.pop_front().or_else(|| self.resync_due.take()) {
+                self.handle(item).await;
+                continue;
+            }
             tokio::select! {
                 item = self.stream.recv() => match item {
                     Some(item) => self.handle(item).await,
@@ -393,27 +408,73 @@ impl Translation {
             .ok_or_else(|| ProviderError::NotConnected {
                 provider: PROVIDER.to_owned(),
             })?;
-        client
-            .send(Action::new("Ping"))
+        self.hold_aside(client.send(Action::new("Ping")))
             .await
             .map_err(provider_error)?;
         drop(client);
+        while let Some(item) = self.held.pop_front() {
+            self.handle(item).await;
+        }
         while let Some(item) = self.stream.try_recv() {
+            self.handle(item).await;
+        }
+        if let Some(item) = self.resync_due.take() {
             self.handle(item).await;
         }
         Ok(())
     }
 
-    async fn handle(&mut self, item: ClientEvent) {
+    /// Awaits an action of this task's own client while still reading the event stream (up to
+    /// `hold_cap` events, kept in order for later), so the action's response, which is behind
+    /// those events on the socket, can be read.
+    async fn hold_aside<F: Future>(&mut self, action: F) -> F::Output {
+        tokio::pin!(action);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                out = &mut action => return out,
+                item = self.stream.recv(), if open => match item {
+                    Some(item) => {
+                        self.held.push_back(item);
+                        if self.held.len() > self.hold_cap
+                            && let Some(oldest) = self.held.pop_front()
+                        {
+                            match oldest {
+                                ClientEvent::Reconnected | ClientEvent::Lagged(_) => {
+                                    self.resync_due = Some(oldest);
+                                }
+                                other => self.translate_one(other).await,
+                            }
+                        }
+                    }
+                    None => open = false,
+                },
+            }
+        }
+    }
+
+    /// Translates and publishes an AMI event, or announces a lost link.
+    async fn translate_one(&mut self, item: ClientEvent) {
         match item {
             ClientEvent::Event(event) => {
                 let out = lock(&self.translator).on_event(&event, Utc::now());
-                publish(&self.tx, out);
+                self.tx.publish_legs(out).await;
             }
             ClientEvent::Disconnected { reason } => {
-                let _ = self.tx.send(ProviderEvent::Disconnected {
-                    reason: reason.to_string(),
-                });
+                self.tx
+                    .publish(ProviderEvent::Disconnected {
+                        reason: reason.to_string(),
+                    })
+                    .await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn handle(&mut self, item: ClientEvent) {
+        match item {
+            ClientEvent::Event(_) | ClientEvent::Disconnected { .. } => {
+                self.translate_one(item).await;
             }
             ClientEvent::Reconnected | ClientEvent::Lagged(_) => {
                 if let ClientEvent::Lagged(n) = item {
@@ -422,10 +483,13 @@ impl Translation {
                 let Some(client) = self.inner.upgrade().map(|i| i.client.clone()) else {
                     return;
                 };
-                match client.send_list(actions::core_show_channels()).await {
+                match self
+                    .hold_aside(client.send_list(actions::core_show_channels()))
+                    .await
+                {
                     Ok((_, listing)) => {
                         let legs = lock(&self.translator).resync(&listing, Utc::now());
-                        let _ = self.tx.send(ProviderEvent::Resynced { legs });
+                        self.tx.publish(ProviderEvent::Resynced { legs }).await;
                     }
                     Err(e) => tracing::warn!(error = %e, "resync after reconnect failed"),
                 }
@@ -631,14 +695,14 @@ impl CallProvider for AmiProvider {
     async fn mute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
         let channel = self.channel(leg)?;
         self.send(actions::mute(&channel, direction, true)).await?;
-        self.synth(leg, LegEventKind::Muted { direction });
+        self.synth(leg, LegEventKind::Muted { direction }).await;
         Ok(())
     }
 
     async fn unmute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
         let channel = self.channel(leg)?;
         self.send(actions::mute(&channel, direction, false)).await?;
-        self.synth(leg, LegEventKind::Unmuted { direction });
+        self.synth(leg, LegEventKind::Unmuted { direction }).await;
         Ok(())
     }
 
@@ -657,7 +721,8 @@ impl CallProvider for AmiProvider {
                     direction: DtmfDirection::Sent,
                     duration_ms: u32::try_from(duration.as_millis()).ok(),
                 },
-            );
+            )
+            .await;
         }
         Ok(())
     }
@@ -696,16 +761,12 @@ impl CallProvider for AmiProvider {
     }
 
     fn events(&self) -> LegEventStream {
-        let rx = self.inner.tx.subscribe();
-        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            match rx.recv().await {
-                Ok(e) => Some((e, rx)),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    Some((ProviderEvent::Lagged { missed: n }, rx))
-                }
-                Err(broadcast::error::RecvError::Closed) => None,
-            }
-        }))
+        self.inner.tx.subscribe()
+    }
+
+    /// Lossless: while this stream is full the provider stops reading the AMI socket.
+    fn pipeline_events(&self) -> LegEventStream {
+        self.inner.tx.subscribe_lossless()
     }
 
     async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
