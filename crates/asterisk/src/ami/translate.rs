@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+mod bound;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_ami::{ChannelInfo, Event, OriginateResponse};
 use hookflash_provider::{
@@ -89,9 +91,22 @@ pub(crate) struct HeldPair {
 ///   shows now.
 /// * `MusicOnHoldStart` is not a hold (parking plays music too), except on a leg the provider
 ///   itself put on hold.
-#[derive(Debug, Default)]
+///
+/// Memory is bounded: at most [`AmiTranslator::max_channels`] channels are kept (a channel
+/// whose `Hangup` never arrives would otherwise stay forever); past it, the channel seen
+/// first is forgotten ([`AmiTranslator::evicted_channels`] counts them), and so are the
+/// oldest originate announcements past the same number.
+#[derive(Debug)]
 pub struct AmiTranslator {
     chans: HashMap<String, Chan>,
+    /// Uniqueids in first-seen order (may hold forgotten ones; compacted as it grows).
+    order: std::collections::VecDeque<String>,
+    /// Call ids announced by [`AmiTranslator::expect_originate`], oldest first (same rule).
+    originate_order: std::collections::VecDeque<CallId>,
+    /// Originate ActionIDs, oldest first (same rule).
+    action_order: std::collections::VecDeque<String>,
+    max_channels: usize,
+    evicted: u64,
     by_name: HashMap<String, String>,
     linked_calls: HashMap<String, CallId>,
     originates: HashMap<CallId, OriginateKind>,
@@ -100,6 +115,27 @@ pub struct AmiTranslator {
     recordings: HashMap<String, String>,
     bridges: HashMap<String, Vec<String>>,
     held: Vec<HeldPair>,
+}
+
+impl Default for AmiTranslator {
+    fn default() -> Self {
+        Self {
+            chans: HashMap::new(),
+            order: std::collections::VecDeque::new(),
+            originate_order: std::collections::VecDeque::new(),
+            action_order: std::collections::VecDeque::new(),
+            max_channels: Self::DEFAULT_MAX_CHANNELS,
+            evicted: 0,
+            by_name: HashMap::new(),
+            linked_calls: HashMap::new(),
+            originates: HashMap::new(),
+            call_agent: HashMap::new(),
+            action_calls: HashMap::new(),
+            recordings: HashMap::new(),
+            bridges: HashMap::new(),
+            held: Vec::new(),
+        }
+    }
 }
 
 fn known(v: Option<&str>) -> Option<&str> {
@@ -159,14 +195,23 @@ impl AmiTranslator {
 
     /// Announces a call we originate, so the leg carrying its call id gets the right role.
     pub fn expect_originate(&mut self, call_id: CallId, kind: OriginateKind) {
-        self.originates.insert(call_id, kind);
+        if self.originates.insert(call_id, kind).is_none() {
+            self.admit_originate(call_id);
+        }
     }
 
     /// Ties an Async Originate's ActionID to its call, for consumers that read
     /// `OriginateResponse` from the event stream rather than through
     /// [`AmiTranslator::on_originate_response`].
     pub fn expect_originate_action(&mut self, action_id: impl Into<String>, call_id: CallId) {
-        self.action_calls.insert(action_id.into(), call_id);
+        let action_id = action_id.into();
+        if self
+            .action_calls
+            .insert(action_id.clone(), call_id)
+            .is_none()
+        {
+            self.admit_action(&action_id);
+        }
     }
 
     /// Remembers the file a MixMonitor on `leg` writes (its events carry no file name).
@@ -320,6 +365,9 @@ impl AmiTranslator {
     fn see(&mut self, info: &ChannelInfo, at: DateTime<Utc>) -> Option<String> {
         let uid = info.uniqueid()?.to_owned();
         let name = info.channel().unwrap_or_default();
+        if !self.chans.contains_key(&uid) {
+            self.admit(&uid);
+        }
         let chan = self
             .chans
             .entry(uid.clone())
@@ -786,13 +834,20 @@ impl AmiTranslator {
         self.held.retain(|h| h.held != uid && h.peer != uid);
         // A late failed OriginateResponse then names the dial string; the call id still
         // places it (bounded memory matters more than the leg it is shown on).
-        self.call_agent.retain(|_, u| u != uid);
+        // Only a channel that carried a call id can be some call's agent leg. The scans
+        // below run only when there is something to drop: forgetting stays cheap when the
+        // bound evicts channels one by one.
+        if chan.call_id.is_some() {
+            self.call_agent.retain(|_, u| u != uid);
+        }
         if let Some(l) = &chan.linkedid
+            && self.linked_calls.contains_key(l)
             && !self.chans.values().any(|c| c.linkedid.as_ref() == Some(l))
         {
             self.linked_calls.remove(l);
         }
         if let Some(id) = chan.call_id
+            && self.originates.contains_key(&id)
             && !self.chans.values().any(|c| c.call_id == Some(id))
         {
             self.originates.remove(&id);
@@ -966,7 +1021,7 @@ impl AmiTranslator {
                 keys: self.keys(&uid),
                 state,
                 bridge,
-                created_at: age.map(|a| now - a),
+                created_at: age.and_then(|a| now.checked_sub_signed(a)),
             });
         }
         if !forget {
@@ -997,14 +1052,19 @@ fn transfer_outcome(result: Option<std::borrow::Cow<'_, str>>) -> TransferOutcom
     }
 }
 
-/// `HH:MM:SS` → a duration.
+/// `HH:MM:SS` → a duration; `None` for anything else, including a value too large to be a
+/// channel's age (it comes from the wire: no overflow may panic here).
 fn parse_hms(s: &str) -> Option<TimeDelta> {
     let mut secs = 0i64;
     for part in s.trim().split(':') {
-        secs = secs * 60 + part.parse::<i64>().ok()?;
+        let part = part.parse::<u32>().ok()?;
+        secs = secs.checked_mul(60)?.checked_add(i64::from(part))?;
     }
-    Some(TimeDelta::seconds(secs))
+    TimeDelta::try_seconds(secs)
 }
+
+#[cfg(test)]
+mod bound_tests;
 
 #[cfg(test)]
 mod tests {
