@@ -18,7 +18,9 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use hookflash_api::bus::{EventBus, PgPublisher, Publisher, spawn_pg_relay};
 use hookflash_api::listener::{Listener, ListenerConfig};
-use hookflash_api::{AppState, Config, Settings, ensure_default_tenant_and_admin, router};
+use hookflash_api::{
+    AppState, Config, ServeConfig, Settings, ensure_default_tenant_and_admin, router, serve,
+};
 use hookflash_event_listener::connect_providers;
 use hookflash_store::{Dialect, Store};
 
@@ -106,20 +108,11 @@ async fn main() -> Result<()> {
     let addr = tcp.local_addr()?;
     tracing::info!(%addr, "api-server listening");
     println!("hookflash api-server listening on http://{addr}");
-    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
-    let serve = axum::serve(tcp, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stopping.send(true);
-        });
-    // WebSocket clients stay connected until they leave: give them a moment, then stop anyway.
-    tokio::select! {
-        r = serve => r.context("serving")?,
-        () = async {
-            let _ = stopped.wait_for(|s| *s).await;
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-        } => tracing::info!("closing the connections still open"),
-    }
+    // Header/body read timeouts and a connection limit (axum::serve has neither); on a
+    // signal, open requests get ServeConfig::shutdown_grace to finish.
+    serve(tcp, app, ServeConfig::default(), shutdown_signal())
+        .await
+        .context("serving")?;
     tracing::info!("shutting down: flushing pending writes");
     if let Some(relay) = relay {
         relay.abort();

@@ -1,6 +1,10 @@
 //! What the `event-listener` and `api-server` binaries share: connecting the configured PBX
 //! servers ([`connect_providers`]) and the listener's own small HTTP surface
 //! ([`health_router`]: `/healthz`, `/metrics`).
+//!
+//! A server that cannot be reached at start does not stop either binary: it is reported down
+//! (`/readyz`, `GET /api/v1/servers`, the listener's `/healthz`) and connected in the
+//! background with backoff (`late`).
 
 use std::sync::Arc;
 
@@ -11,8 +15,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use hookflash_api::listener::{Listener, Source, SourceStatus};
-use hookflash_api::{AmiPing, AriInfo, Config, Protocol, ProviderRegistry, TwilioAccountFetch};
+use hookflash_api::{
+    AmiPing, AriInfo, AsteriskServer, Config, Protocol, ProviderRegistry, TwilioAccountFetch,
+};
 use hookflash_store::Store;
+
+mod late;
 
 /// The configured servers, connected.
 #[derive(Debug, Default)]
@@ -42,85 +50,47 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
         );
     }
     for server in &config.asterisk {
-        let Some(secret) = server.secret.clone() else {
+        if server.secret.is_none() {
             bail!(
                 "asterisk server {}: no secret; set {}",
                 server.name,
                 server.secret_env_name()
             );
-        };
-        let port = server.port();
-        match server.protocol {
-            Protocol::Ami => {
-                let mut ami =
-                    hookflash_ami::AmiConfig::new(&server.host, port, &server.username, secret);
-                if server.tls {
-                    ami.tls = Some(
-                        hookflash_ami::TlsConfig::with_roots(server.host.clone(), web_roots())
-                            .context("TLS configuration")?,
-                    );
-                }
-                let provider = hookflash_asterisk::AmiProvider::connect(
-                    hookflash_asterisk::AmiProviderConfig::new(ami),
-                )
-                .await
-                .with_context(|| {
-                    format!(
-                        "connecting to asterisk server {} (AMI {}:{port})",
-                        server.name, server.host
-                    )
-                })?;
-                let probe = AmiPing::new(server.name.clone(), provider.client().clone());
-                let cdr_events = provider.client().subscribe();
-                let provider: Arc<dyn hookflash_provider::CallProvider> = Arc::new(provider);
-                out.registry.insert(
-                    server.name.clone(),
-                    Protocol::Ami,
-                    Arc::clone(&provider),
-                    Arc::new(probe),
-                );
-                out.asterisk.push(Source {
-                    name: server.name.clone(),
-                    protocol: "ami",
-                    provider,
-                    cdr_events: Some(cdr_events),
-                });
-                tracing::info!(server = %server.name, host = %server.host, port, "AMI connected");
-            }
-            Protocol::Ari => {
-                let scheme = if server.tls { "https" } else { "http" };
-                let base = format!("{scheme}://{}:{port}/ari", server.host);
-                let client = hookflash_ari::Client::builder(&base, &server.username, secret)
-                    .build()
-                    .with_context(|| format!("ARI client for {}", server.name))?;
-                let app = server.app.clone().unwrap_or_else(|| "hookflash".to_owned());
-                let provider = hookflash_asterisk::AriProvider::connect(
-                    client.clone(),
-                    hookflash_asterisk::AriProviderConfig::new(app),
-                )
-                .await
-                .with_context(|| {
-                    format!("connecting to asterisk server {} (ARI {base})", server.name)
-                })?;
-                let provider: Arc<dyn hookflash_provider::CallProvider> = Arc::new(provider);
-                out.registry.insert(
-                    server.name.clone(),
-                    Protocol::Ari,
-                    Arc::clone(&provider),
-                    Arc::new(AriInfo::new(client)),
-                );
-                out.asterisk.push(Source {
-                    name: server.name.clone(),
-                    protocol: "ari",
-                    provider,
-                    cdr_events: None,
-                });
-                tracing::info!(server = %server.name, %base, "ARI connected");
-            }
-            Protocol::Twilio => bail!("asterisk server {}: protocol twilio", server.name),
         }
+        if server.protocol == Protocol::Twilio {
+            bail!("asterisk server {}: protocol twilio", server.name);
+        }
+        let protocol = server.protocol;
+        let (link, cdr_events) = match connect_asterisk(server).await {
+            Ok(connected) => connected,
+            Err(e) => {
+                // A PBX that is down (or restarting) must not keep the API from starting:
+                // report it down and keep trying in the background.
+                tracing::warn!(server = %server.name, error = %format!("{e:#}"),
+                    "not connected at start; retrying in the background");
+                let owned = server.clone();
+                let (provider, probe) =
+                    late::spawn(server.name.clone(), late::Backoff::default(), move || {
+                        let server = owned.clone();
+                        async move { connect_asterisk(&server).await.map(|(link, _)| link) }
+                    });
+                (late::Link { provider, probe }, None)
+            }
+        };
+        out.registry.insert(
+            server.name.clone(),
+            protocol,
+            Arc::clone(&link.provider),
+            link.probe,
+        );
+        out.asterisk.push(Source {
+            name: server.name.clone(),
+            protocol: protocol.as_str(),
+            provider: link.provider,
+            cdr_events,
+        });
     }
-    let mut webhooks: Option<Router> = None;
+    let mut webhook_states = Vec::new();
     for account in &config.twilio {
         let Some(token) = account.auth_token.clone() else {
             bail!(
@@ -141,11 +111,7 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
         let api_base = tw.api_base.clone();
         let provider = hookflash_twilio::TwilioProvider::new(tw)
             .with_context(|| format!("twilio account {}", account.name))?;
-        let routes = hookflash_twilio::webhook_router(provider.webhook_state());
-        webhooks = Some(match webhooks {
-            Some(r) => r.merge(routes),
-            None => routes,
-        });
+        webhook_states.push(provider.webhook_state());
         let provider: Arc<dyn hookflash_provider::CallProvider> = Arc::new(provider);
         out.registry.insert(
             account.name.clone(),
@@ -163,8 +129,83 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
             cdr_events: None,
         });
     }
-    out.webhooks = webhooks;
+    // One router for every account (merging one per account panics on the shared paths);
+    // each callback goes to the account its AccountSid names.
+    if !webhook_states.is_empty() {
+        out.webhooks = Some(hookflash_twilio::webhook_router_for(webhook_states));
+    }
     Ok(out)
+}
+
+/// Connects one Asterisk server (AMI or ARI); for AMI also returns the raw event stream the
+/// listener reads CDRs from.
+async fn connect_asterisk(
+    server: &AsteriskServer,
+) -> Result<(late::Link, Option<hookflash_ami::EventStream>)> {
+    let Some(secret) = server.secret.clone() else {
+        bail!(
+            "asterisk server {}: no secret; set {}",
+            server.name,
+            server.secret_env_name()
+        );
+    };
+    let port = server.port();
+    match server.protocol {
+        Protocol::Ami => {
+            let mut ami =
+                hookflash_ami::AmiConfig::new(&server.host, port, &server.username, secret);
+            if server.tls {
+                ami.tls = Some(
+                    hookflash_ami::TlsConfig::with_roots(server.host.clone(), web_roots())
+                        .context("TLS configuration")?,
+                );
+            }
+            let ami_config = hookflash_asterisk::AmiProviderConfig::new(ami);
+            let provider = hookflash_asterisk::AmiProvider::connect(ami_config)
+                .await
+                .with_context(|| {
+                    format!(
+                        "connecting to asterisk server {} (AMI {}:{port})",
+                        server.name, server.host
+                    )
+                })?;
+            let probe = AmiPing::new(server.name.clone(), provider.client().clone());
+            let cdr_events = provider.client().subscribe();
+            tracing::info!(server = %server.name, host = %server.host, port, "AMI connected");
+            Ok((
+                late::Link {
+                    provider: Arc::new(provider),
+                    probe: Arc::new(probe),
+                },
+                Some(cdr_events),
+            ))
+        }
+        Protocol::Ari => {
+            let scheme = if server.tls { "https" } else { "http" };
+            let base = format!("{scheme}://{}:{port}/ari", server.host);
+            let client = hookflash_ari::Client::builder(&base, &server.username, secret)
+                .build()
+                .with_context(|| format!("ARI client for {}", server.name))?;
+            let app = server.app.clone().unwrap_or_else(|| "hookflash".to_owned());
+            let provider = hookflash_asterisk::AriProvider::connect(
+                client.clone(),
+                hookflash_asterisk::AriProviderConfig::new(app),
+            )
+            .await
+            .with_context(|| {
+                format!("connecting to asterisk server {} (ARI {base})", server.name)
+            })?;
+            tracing::info!(server = %server.name, %base, "ARI connected");
+            Ok((
+                late::Link {
+                    provider: Arc::new(provider),
+                    probe: Arc::new(AriInfo::new(client)),
+                },
+                None,
+            ))
+        }
+        Protocol::Twilio => bail!("asterisk server {}: protocol twilio", server.name),
+    }
 }
 
 /// The public CA roots (Mozilla's, as webpki-roots ships them).

@@ -83,10 +83,14 @@ async fn main() -> Result<()> {
         .await
         .with_context(|| format!("binding {}", cli.listen))?;
     tracing::info!(addr = %tcp.local_addr()?, "event-listener serving /healthz and /metrics");
-    axum::serve(tcp, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    hookflash_api::serve(
+        tcp,
+        app,
+        hookflash_api::ServeConfig::default(),
+        shutdown_signal(),
+    )
+    .await
+    .context("serving")?;
     tracing::info!("shutting down: flushing pending writes");
     listener.shutdown().await?;
     store.close().await;

@@ -343,11 +343,19 @@ impl Config {
                 )));
             }
         }
+        // Twilio's callbacks are routed by AccountSid: one entry per account.
+        let mut sids = HashSet::new();
         for t in &self.twilio {
             if !names.insert(t.name.as_str()) {
                 return Err(ApiError::Config(format!(
                     "duplicate server name {}",
                     t.name
+                )));
+            }
+            if !sids.insert(t.account_sid.as_str()) {
+                return Err(ApiError::Config(format!(
+                    "twilio account {}: account_sid {} is already configured",
+                    t.name, t.account_sid
                 )));
             }
         }
@@ -425,6 +433,28 @@ mod tests {
             account_sid = "AC1"
         "#;
         assert!(Config::from_toml(dup).unwrap().validate().is_err());
+        let same_account = r#"
+            [[twilio]]
+            name = "a"
+            account_sid = "AC1"
+            [[twilio]]
+            name = "b"
+            account_sid = "AC1"
+        "#;
+        let err = Config::from_toml(same_account)
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().contains("account_sid AC1"), "{err}");
+        let two = r#"
+            [[twilio]]
+            name = "a"
+            account_sid = "AC1"
+            [[twilio]]
+            name = "b"
+            account_sid = "AC2"
+        "#;
+        assert!(Config::from_toml(two).unwrap().validate().is_ok());
         let c = Config {
             default_region: "ZZ".into(),
             ..Config::default()

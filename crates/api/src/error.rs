@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The request body is larger than the limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request body stalled for longer than the server's body read timeout.
+    #[error("the request body was not received in time")]
+    RequestTimeout,
     /// The PBX connection a request needs is not connected.
     #[error("server {server} is not connected")]
     ProviderUnavailable {
@@ -115,6 +118,7 @@ impl ApiError {
             Self::Conflict(_) | Self::UserExists => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::ProviderUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Provider(e) => match e {
                 ProviderError::NotConnected { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -127,6 +131,7 @@ impl ApiError {
             },
             Self::Store(e) if e.is_not_found() => StatusCode::NOT_FOUND,
             Self::Store(e) if e.is_conflict() => StatusCode::CONFLICT,
+            Self::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Config(_) | Self::Token(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,6 +149,7 @@ impl ApiError {
             Self::UserExists => "user_exists",
             Self::RateLimited { .. } => "rate_limited",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::ProviderUnavailable { .. } => "provider_unavailable",
             Self::Provider(ProviderError::NotConnected { .. }) => "provider_unavailable",
             Self::Provider(e) => match e.code() {
@@ -157,6 +163,7 @@ impl ApiError {
             },
             Self::Store(e) if e.is_not_found() => "not_found",
             Self::Store(e) if e.is_conflict() => "conflict",
+            Self::Store(e) if e.is_unavailable() => "database_unavailable",
             Self::Store(_) | Self::Config(_) | Self::Token(_) => "internal",
         }
     }
@@ -165,6 +172,9 @@ impl ApiError {
         match self {
             Self::Store(e) if e.is_conflict() => "already exists".to_owned(),
             Self::Store(e) if e.is_not_found() => "not found".to_owned(),
+            Self::Store(e) if e.is_unavailable() => {
+                "the database is unavailable; try again shortly".to_owned()
+            }
             Self::Store(_) | Self::Config(_) | Self::Token(_) => "internal error".to_owned(),
             Self::Provider(ProviderError::Transport { .. }) => {
                 "the PBX connection failed".to_owned()
@@ -173,6 +183,10 @@ impl ApiError {
         }
     }
 }
+
+/// The `Retry-After` of a 503 for an unavailable database: long enough for a pool to
+/// reconnect, short enough that a client does not give up.
+const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -192,11 +206,15 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited { retry_after } = &self {
-            let secs = retry_after.as_secs().max(1);
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        let retry_after = match &self {
+            Self::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            Self::Store(e) if e.is_unavailable() => Some(DATABASE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
     }

@@ -1,15 +1,20 @@
 //! Extractors whose rejections use the crate's JSON error shape.
+//!
+//! A body is judged in two steps so that the status says what is wrong: text that is not JSON
+//! at all is `400 bad_request`; JSON that does not fit the expected shape (a wrong type, a
+//! missing or unknown field, a value out of range) is `422 validation_failed` naming the field
+//! by its JSON path (`body` for the whole document). A body over the limit is `413`, one that
+//! stalls past the server's body read timeout `408`.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// `axum::Json` with JSON errors: 413 for an oversized body, 422 naming the field for a value
-/// of the wrong shape, 400 for text that is not JSON.
+/// A JSON request body (`Content-Type: application/json` required), with the crate's errors.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
@@ -17,35 +22,81 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(e) => Err(json_rejection(e)),
+        if !is_json(req.headers()) {
+            return Err(ApiError::BadRequest(
+                "expected Content-Type: application/json".to_owned(),
+            ));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        parse(&bytes).map(Self)
     }
 }
 
-fn json_rejection(e: JsonRejection) -> ApiError {
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json")
+            || sub.len() > 5 && sub[sub.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+/// A body that could not be read: too large (413), stalled (408), or cut off (400).
+fn body_rejection(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge;
     }
-    match e {
-        JsonRejection::JsonDataError(d) => {
-            let text = d.body_text();
-            let field = field_of(&text).unwrap_or_else(|| "body".to_owned());
-            ApiError::validation(field, text)
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return ApiError::RequestTimeout;
         }
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::BadRequest("expected Content-Type: application/json".to_owned())
-        }
-        other => ApiError::BadRequest(other.body_text()),
+        source = err.source();
     }
+    ApiError::BadRequest(e.body_text())
+}
+
+/// Not JSON: 400. JSON of the wrong shape: 422 naming the field by its path.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::BadRequest(format!("not JSON: {e}")))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let reason = e.inner().to_string();
+        let at = (path != ".").then_some(path);
+        // A missing field's path is its parent's; an unknown field's path is the field's.
+        let field = match (backticked(&reason, "missing field `"), at) {
+            (Some(f), Some(at)) => format!("{at}.{f}"),
+            (Some(f), None) => f,
+            (None, Some(at)) => at,
+            (None, None) => {
+                backticked(&reason, "unknown field `").unwrap_or_else(|| "body".to_owned())
+            }
+        };
+        ApiError::validation(field, reason)
+    })
+}
+
+/// The name in serde's "<lead>x`" messages ("missing field `x`", "unknown field `x`").
+fn backticked(text: &str, lead: &str) -> Option<String> {
+    let i = text.find(lead)?;
+    let rest = text.get(i + lead.len()..)?;
+    rest.split('`').next().map(str::to_owned)
 }
 
 /// Pulls the field out of serde's "missing field `x`" / "x: invalid ..." messages.
 fn field_of(text: &str) -> Option<String> {
-    if let Some(i) = text.find("missing field `") {
-        let rest = &text[i + "missing field `".len()..];
-        return rest.split('`').next().map(str::to_owned);
+    if let Some(f) = backticked(text, "missing field `") {
+        return Some(f);
     }
     let body = text.split_once(": ").map(|(_, b)| b)?;
     let (path, _) = body.split_once(": ")?;
@@ -83,26 +134,81 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest(e.body_text())
-                }
-            })?;
+            .map_err(body_rejection)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));
         }
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
-            if e.is_data() {
-                let text = e.to_string();
-                ApiError::validation(
-                    field_of(&format!("body: {text}")).unwrap_or_else(|| "body".to_owned()),
-                    text,
-                )
-            } else {
-                ApiError::BadRequest(format!("not JSON: {e}"))
-            }
-        })
+        parse(&bytes).map(Self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u8,
+    }
+
+    fn field(e: ApiError) -> String {
+        match e {
+            ApiError::Validation { field, .. } => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_of_the_wrong_type_is_a_validation_error_naming_the_field() {
+        for (text, want) in [
+            (r#"[]"#, "body"),
+            (r#""name""#, "body"),
+            (r#"null"#, "body"),
+            (r#"5"#, "body"),
+            (r#"{"name": 5}"#, "name"),
+            (r#"{"name": "x", "inner": {"count": 1000}}"#, "inner.count"),
+            (r#"{"name": "x", "inner": {"count": "1"}}"#, "inner.count"),
+            (r#"{"name": "x", "inner": {}}"#, "inner.count"),
+            (r#"{}"#, "name"),
+            (r#"{"name": "x", "other": 1}"#, "other"),
+        ] {
+            let e = parse::<Body>(text.as_bytes()).expect_err(text);
+            assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+            assert_eq!(field(e), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_a_bad_request() {
+        for text in ["{", "name=x", "{\"name\": \"x\"} trailing"] {
+            let e = parse::<Body>(text.as_bytes()).expect_err(text);
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{text}");
+        }
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        for (value, ok) in [
+            ("application/json", true),
+            ("Application/JSON; charset=utf-8", true),
+            ("application/problem+json", true),
+            ("text/plain", false),
+            ("application/jsonx", false),
+            ("+json", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, value.parse().expect("header"));
+            assert_eq!(is_json(&h), ok, "{value}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
     }
 }

@@ -45,6 +45,7 @@ mod phone;
 mod probe;
 mod router;
 mod routes;
+mod serve;
 mod state;
 mod ws;
 
@@ -63,6 +64,7 @@ pub use phone::{dial_string, normalize_e164, normalize_e164_with, reject_crlf};
 pub use probe::{AmiPing, AriInfo, ProbeReport, ServerProbe, TwilioAccountFetch};
 pub use router::router;
 pub use routes::auth::DEFAULT_TENANT_SLUG;
+pub use serve::{ServeConfig, serve};
 pub use state::{AppState, ProviderRegistry, ServerEntry, Settings};
 pub use ws::{CLOSE_TOO_SLOW, SEND_TIMEOUT};
 

@@ -26,7 +26,7 @@ use crate::ws;
         ws::ws_handler,
         health::healthz, health::readyz, health::metrics,
     ),
-    modifiers(&Security),
+    modifiers(&Security, &CommonResponses),
     tags(
         (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"), (name = "users"),
         (name = "servers"), (name = "stats"), (name = "events"), (name = "health"),
@@ -53,6 +53,89 @@ impl utoipa::Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
         );
     }
+}
+
+/// The error answers every operation of a kind can give, documented once here instead of in
+/// each handler's annotation (where they were missing: no operation listed 400).
+struct CommonResponses;
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let public = matches!(
+                path.as_str(),
+                "/healthz" | "/metrics" | "/api/v1/openapi.json"
+            );
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (status, why) in common_errors(op, public) {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(why).into());
+                }
+            }
+        }
+    }
+}
+
+/// The statuses `op` can answer besides its own: `public` operations touch no database.
+fn common_errors(
+    op: &utoipa::openapi::path::Operation,
+    public: bool,
+) -> Vec<(&'static str, &'static str)> {
+    use utoipa::openapi::path::ParameterIn;
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+    let mut out = vec![(
+        "400",
+        "bad_request: the request could not be read (a body that is not JSON, a missing \
+         Content-Type: application/json)",
+    )];
+    if op.security.is_some() {
+        out.push(("401", "unauthorized: no valid token or API key"));
+    }
+    if has(ParameterIn::Path) {
+        out.push(("404", "not_found: no such resource for the caller's tenant"));
+    }
+    if op.request_body.is_some() {
+        out.push(("408", "request_timeout: the body stalled"));
+        out.push(("413", "payload_too_large: the body is over the limit"));
+    }
+    if op.request_body.is_some() || has(ParameterIn::Query) {
+        out.push((
+            "422",
+            "validation_failed: a field has the wrong type or value (`field` names it)",
+        ));
+    }
+    if !public {
+        out.push((
+            "503",
+            "database_unavailable or provider_unavailable: try again (see Retry-After)",
+        ));
+    }
+    out
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }
 
 /// The OpenAPI document of every route, including the `/api/v1/users/me/calls...` copies of
@@ -101,4 +184,32 @@ fn strip_operation_ids(mut item: utoipa::openapi::PathItem) -> utoipa::openapi::
         op.operation_id = op.operation_id.take().map(|id| format!("my_{id}"));
     }
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_documents_400_and_body_operations_422() {
+        let doc = openapi();
+        let mut seen = 0;
+        for (path, item) in &doc.paths.paths {
+            for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+                .into_iter()
+                .flatten()
+            {
+                seen += 1;
+                let has = |s: &str| op.responses.responses.contains_key(s);
+                assert!(has("400"), "{path}: 400 undocumented");
+                if op.request_body.is_some() {
+                    assert!(has("422") && has("413"), "{path}: 422/413 undocumented");
+                }
+                if op.security.is_some() {
+                    assert!(has("401") && has("503"), "{path}: 401/503 undocumented");
+                }
+            }
+        }
+        assert!(seen > 40, "only {seen} operations");
+    }
 }

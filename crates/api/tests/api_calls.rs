@@ -148,6 +148,16 @@ async fn provider_not_connected_is_503_naming_it(db: Db) {
     let (s, body) = app.send(Method::GET, "/readyz", None, None).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["ready"], false);
+    // Unauthenticated: the PBX is reported down, counted, never named.
+    assert!(!body.to_string().contains("pbx1"), "{body}");
+    let servers = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "servers")
+        .unwrap_or_else(|| panic!("a servers check: {body}"));
+    assert_eq!(servers["ok"], false, "{body}");
+    assert_eq!(servers["detail"], "0 of 1 servers answer", "{body}");
 }
 
 async fn list_filters_and_paginates(db: Db) {

@@ -90,6 +90,34 @@ impl StoreError {
         matches!(self, Self::Conflict(_))
     }
 
+    /// True when the database could not be used at all (unreachable, pool exhausted or
+    /// closed, server shutting down or out of connections, SQLite busy): the request may
+    /// succeed when retried, so an API answers 503 rather than 500.
+    pub fn is_unavailable(&self) -> bool {
+        let err = match self {
+            Self::Connect { .. } => return true,
+            Self::Database(e) => e,
+            _ => return false,
+        };
+        match err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                // PostgreSQL: class 08 connection exception, 57P01-03 shutting down or
+                // starting, 53300 too many connections. SQLite: 5 busy, 6 locked.
+                c.starts_with("08")
+                    || matches!(
+                        c.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "6"
+                    )
+            }),
+            _ => false,
+        }
+    }
+
     /// Maps a unique-constraint violation to [`StoreError::Conflict`], anything else to
     /// [`StoreError::Database`].
     pub(crate) fn from_write(err: sqlx::Error, what: &str) -> Self {
