@@ -1,7 +1,7 @@
 //! Property tests of the codec: round trip, chunking invariance, no panic on any input.
 
 use bytes::BytesMut;
-use hookflash_ami::{AmiCodec, Frame, Message};
+use hookflash_ami::{AmiCodec, AmiError, Frame, Message};
 use proptest::prelude::*;
 
 fn key() -> impl Strategy<Value = String> {
@@ -47,6 +47,40 @@ fn decode(chunks: &[&[u8]]) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
     out
 }
 
+/// Decodes everything `buf` holds, checking the progress contract: every frame and every
+/// error consumes input, so a caller that calls again after an error cannot spin. Returns how
+/// many frames and errors there were, or what broke the contract.
+fn drain(
+    mut decode: impl FnMut(&mut BytesMut) -> Result<Option<Frame>, AmiError>,
+    buf: &mut BytesMut,
+) -> Result<usize, String> {
+    let mut items = 0;
+    // Each item consumes at least one byte: more calls than bytes is a spin.
+    for _ in 0..=buf.len() {
+        let before = buf.len();
+        match decode(buf) {
+            Ok(None) => return Ok(items),
+            Ok(Some(_)) | Err(_) if buf.len() < before => items += 1,
+            Ok(Some(_)) => return Err(format!("a frame consumed nothing ({before} bytes)")),
+            Err(e) => return Err(format!("`{e}` consumed nothing ({before} bytes)")),
+        }
+    }
+    Err(format!("no Ok(None) after {} items", items))
+}
+
+#[test]
+fn the_progress_check_refuses_a_decoder_that_errs_forever_without_consuming() {
+    let mut buf = BytesMut::from(&b"Event: X\r\n\r\ngarbage\r\n\r\n"[..]);
+    let stuck = |_: &mut BytesMut| -> Result<Option<Frame>, AmiError> {
+        Err(AmiError::MalformedLine {
+            line: "garbage".to_owned(),
+        })
+    };
+    assert!(drain(stuck, &mut buf).is_err());
+    let mut c = AmiCodec::new(256, 8);
+    assert_eq!(drain(|b| c.decode_frame(b), &mut buf), Ok(2));
+}
+
 proptest! {
     #[test]
     fn encode_decode_round_trip(msgs in proptest::collection::vec(message(), 0..8)) {
@@ -85,7 +119,8 @@ proptest! {
         let mut buf = BytesMut::new();
         for part in data.chunks(chunk) {
             buf.extend_from_slice(part);
-            while !matches!(c.decode_frame(&mut buf), Ok(None)) {}
+            let drained = drain(|b| c.decode_frame(b), &mut buf);
+            prop_assert!(drained.is_ok(), "{:?}", drained);
             prop_assert!(buf.len() <= 512 + chunk, "buffered {}", buf.len());
         }
     }
@@ -103,11 +138,9 @@ proptest! {
         let data: Vec<u8> = parts.concat();
         let mut c = AmiCodec::new(256, 8);
         let mut buf = BytesMut::from(&data[..]);
-        for _ in 0..10_000 {
-            match c.decode_frame(&mut buf) {
-                Ok(Some(_)) | Err(_) => {}
-                Ok(None) => break,
-            }
-        }
+        let drained = drain(|b| c.decode_frame(b), &mut buf);
+        prop_assert!(drained.is_ok(), "{:?}", drained);
+        // What is left is at most an unfinished frame.
+        prop_assert!(buf.len() <= 256, "left {}", buf.len());
     }
 }
