@@ -241,6 +241,10 @@ impl CallProvider for LateProvider {
         self.stream(|p| p.events())
     }
 
+    fn pipeline_events(&self) -> LegEventStream {
+        self.stream(|p| p.pipeline_events())
+    }
+
     async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
         self.current()?.snapshot().await
     }

@@ -66,10 +66,15 @@ fn body_rejection(e: BytesRejection) -> ApiError {
 }
 
 /// Not JSON: 400. JSON of the wrong shape: 422 naming the field by its path.
+///
+/// The first pass only checks the grammar (numbers are not converted, so `1e999` is JSON
+/// here); the second deserializes, and anything it refuses (a wrong type, a missing or
+/// unknown field, a number out of range for its field) is the caller's value, not its syntax.
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|e| ApiError::BadRequest(format!("not JSON: {e}")))?;
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let reason = e.inner().to_string();
         let at = (path != ".").then_some(path);
@@ -178,6 +183,8 @@ mod tests {
             (r#"{"name": "x", "inner": {"count": 1000}}"#, "inner.count"),
             (r#"{"name": "x", "inner": {"count": "1"}}"#, "inner.count"),
             (r#"{"name": "x", "inner": {}}"#, "inner.count"),
+            (r#"{"name": "x", "inner": {"count": 1e999}}"#, "inner.count"),
+            (r#"{"name": "x", "inner": {"count": -1}}"#, "inner.count"),
             (r#"{}"#, "name"),
             (r#"{"name": "x", "other": 1}"#, "other"),
         ] {
