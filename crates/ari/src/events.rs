@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -123,8 +124,11 @@ impl EventsBuilder {
         self
     }
 
-    /// Bound of the stream's queue (and of each subscription's); default 1024. When it is full
-    /// the reader waits: nothing is dropped, the socket applies back-pressure.
+    /// Bound of the stream's queue (each subscription's is twice that); default 1024. When
+    /// the stream's queue is full the reader waits: nothing is dropped, the socket applies
+    /// back-pressure. A subscription whose queue is full is closed instead (see
+    /// [`Subscription::lagged`]): one unread subscription never stalls the stream, the other
+    /// subscriptions or the keepalive.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
         self
@@ -223,16 +227,23 @@ impl EventStream {
     }
 
     fn subscribe(&self, kind: Kind, id: String) -> Subscription {
-        let (tx, rx) = mpsc::channel(self.capacity);
+        // Twice the stream's: the reader hands an event to the subscriptions before the
+        // stream, so one read in step with the stream may run a queue's length behind.
+        let (tx, rx) = mpsc::channel(self.capacity.saturating_mul(2));
         let key = (kind, id);
+        let lagged = Arc::new(AtomicBool::new(false));
         if let Ok(mut routes) = self.routes.lock()
             && !routes.closed
         {
-            routes.map.entry(key.clone()).or_default().push(tx);
+            routes.map.entry(key.clone()).or_default().push(Route {
+                tx,
+                lagged: Arc::clone(&lagged),
+            });
         }
         Subscription {
             rx,
             key,
+            lagged,
             routes: Arc::downgrade(&self.routes),
         }
     }
@@ -251,17 +262,30 @@ impl futures::Stream for EventStream {
 
 /// Events about one channel, bridge, playback or recording; from [`EventStream`]'s
 /// `subscribe_*`. Dropping it unregisters it.
+///
+/// Its queue holds twice the stream's capacity; a subscription that falls that far behind is
+/// closed rather than allowed to stall the stream: it yields what it holds, then `None`, and
+/// [`Subscription::lagged`] tells that events were lost.
 #[derive(Debug)]
 pub struct Subscription {
     rx: mpsc::Receiver<Event>,
     key: (Kind, String),
+    lagged: Arc<AtomicBool>,
     routes: Weak<Mutex<Routes>>,
 }
 
 impl Subscription {
-    /// The next event about the resource; `None` once the stream has stopped.
+    /// The next event about the resource; `None` once the stream has stopped or this
+    /// subscription was closed for lagging ([`Subscription::lagged`]).
     pub async fn recv(&mut self) -> Option<Event> {
         self.rx.recv().await
+    }
+
+    /// True once the subscription was closed because its queue was full: events about the
+    /// resource after the ones it still holds were dropped for it (the stream itself lost
+    /// nothing). Read the resource's state over REST, or subscribe again.
+    pub fn lagged(&self) -> bool {
+        self.lagged.load(Ordering::Relaxed)
     }
 
     /// The id this subscription follows.
@@ -276,7 +300,7 @@ impl Drop for Subscription {
             && let Ok(mut routes) = routes.lock()
             && let Some(list) = routes.map.get_mut(&self.key)
         {
-            list.retain(|tx| !tx.is_closed());
+            list.retain(|r| !r.tx.is_closed());
             if list.is_empty() {
                 routes.map.remove(&self.key);
             }
@@ -292,19 +316,26 @@ enum Kind {
     Recording,
 }
 
+/// One subscription's end in the reader.
+#[derive(Debug, Clone)]
+struct Route {
+    tx: mpsc::Sender<Event>,
+    lagged: Arc<AtomicBool>,
+}
+
 #[derive(Debug, Default)]
 struct Routes {
-    map: HashMap<(Kind, String), Vec<mpsc::Sender<Event>>>,
+    map: HashMap<(Kind, String), Vec<Route>>,
     /// The task has stopped: new subscriptions end at once.
     closed: bool,
 }
 
 impl Routes {
-    fn targets(&self, event: &Event) -> Vec<mpsc::Sender<Event>> {
+    fn targets(&self, event: &Event) -> Vec<Route> {
         if self.map.is_empty() {
             return Vec::new();
         }
-        let mut out: Vec<mpsc::Sender<Event>> = Vec::new();
+        let mut out: Vec<Route> = Vec::new();
         let keys = [
             (Kind::Channel, event.channel_ids()),
             (Kind::Bridge, event.bridge_ids()),
@@ -314,15 +345,48 @@ impl Routes {
         for (kind, ids) in keys {
             for id in ids {
                 if let Some(list) = self.map.get(&(kind, id.to_owned())) {
-                    for tx in list {
-                        if !out.iter().any(|o| o.same_channel(tx)) {
-                            out.push(tx.clone());
+                    for route in list {
+                        if !out.iter().any(|o| o.tx.same_channel(&route.tx)) {
+                            out.push(route.clone());
                         }
                     }
                 }
             }
         }
         out
+    }
+
+    /// Drops the routes of subscriptions that lagged (closing them once drained).
+    fn drop_lagged(&mut self, lagged: &[Route]) {
+        self.map.retain(|_, list| {
+            list.retain(|r| !lagged.iter().any(|l| l.tx.same_channel(&r.tx)));
+            !list.is_empty()
+        });
+    }
+}
+
+/// Hands an event to each subscription without waiting: a full one is marked lagged and
+/// closed, so it can stall neither the stream nor the keepalive.
+fn fan_out(routes: &Weak<Mutex<Routes>>, event: &Event) {
+    let Some(routes) = routes.upgrade() else {
+        return;
+    };
+    let targets = routes.lock().map(|r| r.targets(event)).unwrap_or_default();
+    let mut lagged = Vec::new();
+    for route in targets {
+        if let Err(mpsc::error::TrySendError::Full(_)) = route.tx.try_send(event.clone()) {
+            tracing::warn!(
+                event = event.type_name(),
+                "an ARI subscription fell behind; closing it (lagged)"
+            );
+            route.lagged.store(true, Ordering::Relaxed);
+            lagged.push(route);
+        }
+    }
+    if !lagged.is_empty()
+        && let Ok(mut r) = routes.lock()
+    {
+        r.drop_lagged(&lagged);
     }
 }
 
@@ -542,13 +606,7 @@ impl Task {
                         .await;
                     return Ended::Replaced;
                 }
-                let targets = match self.routes.upgrade() {
-                    Some(routes) => routes.lock().map(|r| r.targets(event)).unwrap_or_default(),
-                    None => Vec::new(),
-                };
-                for tx in targets {
-                    let _ = tx.send(event.clone()).await;
-                }
+                fan_out(&self.routes, event);
             }
             if self.tx.send(item).await.is_err() {
                 return Ended::Stop;
