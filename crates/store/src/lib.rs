@@ -50,7 +50,7 @@ mod util;
 
 pub use agents::{Agent, AgentSession, AgentState, Agents, NewAgent};
 pub use api_keys::{API_KEY_PREFIX, ApiKey, ApiKeys, CreatedApiKey, NewApiKey};
-pub use batch::{BatchConfig, BatchWriter, WriterStats};
+pub use batch::{BatchConfig, BatchWriter, DeadLetter, WriterStats};
 pub use call_write::{CallWrite, WriteStats};
 pub use calls::{
     CallCursor, CallDetail, CallFilter, CallRow, CallStats, Calls, EventRow, LegRow, MAX_PAGE,

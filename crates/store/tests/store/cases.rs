@@ -8,6 +8,7 @@ use futures::StreamExt;
 use hookflash_store::*;
 use uuid::Uuid;
 
+pub(crate) use crate::batch_poison::batch_writer_dead_letters_a_poison_update;
 use crate::fixtures::{call_script, event, simple_call, t0, tenant};
 pub(crate) use crate::users_sessions::{
     refresh_tokens_rotate_and_reuse_revokes, users_last_admin_is_kept, users_logins_ignore_case,
@@ -1717,7 +1718,8 @@ pub(crate) async fn batch_writer_batches_and_shutdown(store: Store) {
         WriterStats {
             batches: 3,
             rows: 25,
-            failures: 0
+            failures: 0,
+            dead_letters: 0,
         }
     );
     let listed = store
@@ -1747,14 +1749,15 @@ pub(crate) async fn batch_writer_flush_and_drop(store: Store) {
     let detail = store.calls().get_detail(t, id).await.unwrap().unwrap();
     assert_eq!((detail.call.version, detail.events.len()), (3, 15));
 
-    // A failing batch is kept and reported; the writer goes on.
+    // An update the database refuses for good is dead-lettered; the writer goes on.
     let mut orphan = simple_call(TenantId::new_random(), t0(), "ringing", None);
     orphan.version = 1;
     writer.write(CallWrite::call(orphan)).await.unwrap();
-    assert!(
-        writer.flush().await.is_err(),
-        "unknown tenant violates the foreign key"
-    );
+    writer
+        .flush()
+        .await
+        .expect("unknown tenant violates the foreign key: dead-lettered, not retried");
+    assert_eq!(writer.stats().dead_letters, 1);
     writer.abort();
 
     // Dropping a writer still writes what is pending.
@@ -2029,6 +2032,7 @@ pub(crate) async fn batch_writer_backpressure(store: Store) {
         max_delay: StdDuration::from_secs(3600),
         queue_capacity: 1,
         retry_delay: StdDuration::from_millis(50),
+        ..Default::default()
     };
     let rows: Vec<CallRow> = (0..3)
         .map(|i| simple_call(t, t0() + Duration::seconds(i), "ringing", None))

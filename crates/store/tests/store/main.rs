@@ -1,6 +1,7 @@
 //! The store's repository suite, written once and run against SQLite (a temp file per test)
 //! and PostgreSQL (a fresh database per test, created from `HOOKFLASH_TEST_POSTGRES_URL`).
 
+mod batch_poison;
 mod cases;
 mod common;
 mod fixtures;
@@ -45,6 +46,7 @@ suite!(
     batch_writer_batches_and_shutdown,
     batch_writer_flush_and_drop,
     batch_writer_backpressure,
+    batch_writer_dead_letters_a_poison_update,
     crash_rolled_back_transaction_then_reapply,
     crash_aborted_writer_then_reapply,
     notify_and_listen,
