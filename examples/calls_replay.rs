@@ -13,7 +13,7 @@ use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_calls::{Tracker, TrackerConfig, UpdateKind};
 use hookflash_provider::{
-    CallId, DialStatus, HangupCause, HangupSide, LegEvent, LegEventKind, LegId, TenantId,
+    CallId, DialOutcome, HangupCause, HangupSide, LegEvent, LegEventKind, LegId, TenantId,
 };
 
 fn demo_events(call: CallId, t0: DateTime<Utc>) -> anyhow::Result<Vec<LegEvent>> {
@@ -65,7 +65,7 @@ fn demo_events(call: CallId, t0: DateTime<Utc>) -> anyhow::Result<Vec<LegEvent>>
         c(
             3_088,
             LegEventKind::DialResult {
-                status: DialStatus::Answer,
+                status: DialOutcome::Answer,
                 caller: Some(agent.clone()),
             },
         ),

@@ -37,6 +37,7 @@
 
 mod ami;
 mod ari;
+mod facts;
 mod fanout;
 
 pub use ami::{AmiProvider, AmiProviderConfig, AmiTranslator, OriginateKind};

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use hookflash_provider::{
-    CallId, DialStatus, DtmfDirection, HangupSide, LegEventKind, LegId, LegRole, MediaDirection,
-    OriginateOutcome, TenantId, TransferOutcome, UnparkReason,
+    CallId, CauseClass, DialOutcome, DtmfDirection, HangupSide, LegEventKind, LegId, LegRole,
+    MediaDirection, OriginateFailure, OriginateOutcome, TenantId, TransferOutcome, UnparkReason,
 };
 
 use crate::record::{
@@ -41,10 +41,12 @@ pub(crate) struct CallMeta {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LegInfo {
     pub(crate) leg: LegId,
-    /// Whether the leg's events carry a call id (on Asterisk only the agent's leg does).
+    /// Whether the leg's events carry a call id (on some platforms only the agent's leg does).
     pub(crate) carries_id: bool,
     pub(crate) channel: Option<String>,
     pub(crate) linkedid: Option<String>,
+    /// The plumbing-pair key the translator gave the leg, when it is one half of a pair.
+    pub(crate) local_pair: Option<String>,
 }
 
 /// A canonical order for events that share a timestamp: a leg's life in its natural order.
@@ -64,7 +66,7 @@ pub(crate) fn kind_rank(entry: &TimelineEntry) -> u8 {
         LegEventKind::Ringing => 5,
         LegEventKind::Answered => 6,
         LegEventKind::OriginateResult { .. } => 7,
-        LegEventKind::DialResult { .. } => 8,
+        LegEventKind::DialResult { .. } | LegEventKind::DialFailed { .. } => 8,
         LegEventKind::Unparked { .. } => 9,
         LegEventKind::Bridged { .. } => 10,
         LegEventKind::Held => 11,
@@ -85,26 +87,11 @@ pub(crate) fn kind_rank(entry: &TimelineEntry) -> u8 {
     }
 }
 
-/// Whether a channel name is one half of a Local channel pair.
-pub(crate) fn is_local_channel(channel: &str) -> bool {
-    channel.starts_with("Local/")
-}
-
-/// The name shared by the two halves of a Local pair (`Local/1002@ctx-00000000`).
-pub(crate) fn local_pair_prefix(channel: &str) -> Option<&str> {
-    if !is_local_channel(channel) {
-        return None;
-    }
-    channel
-        .strip_suffix(";1")
-        .or_else(|| channel.strip_suffix(";2"))
-}
-
 #[derive(Debug, Clone, Default)]
 struct LegScratch {
     bridge: Option<String>,
     held_since: Option<DateTime<Utc>>,
-    dial_status: Option<DialStatus>,
+    dial_status: Option<DialOutcome>,
     ring_started: bool,
 }
 
@@ -121,10 +108,10 @@ pub(crate) struct Fold {
     ended: bool,
     closed_reason: Option<String>,
     vanished_end: bool,
-    agent_status: Option<DialStatus>,
-    customer_status: Option<DialStatus>,
-    dialstatus_var: Option<DialStatus>,
-    originate_failed: Option<Option<u32>>,
+    agent_status: Option<DialOutcome>,
+    customer_status: Option<DialOutcome>,
+    dial_failed: Option<DialOutcome>,
+    originate_failed: Option<OriginateFailure>,
     customer_answered: bool,
     connected: bool,
     handoff_explained: bool,
@@ -197,7 +184,7 @@ impl Fold {
             vanished_end: false,
             agent_status: None,
             customer_status: None,
-            dialstatus_var: None,
+            dial_failed: None,
             originate_failed: None,
             customer_answered: false,
             connected: false,
@@ -226,11 +213,13 @@ impl Fold {
     fn role_for_new_leg(
         &self,
         leg: &LegId,
-        channel: Option<&str>,
         explicit: Option<LegRole>,
         infos: &[LegInfo],
     ) -> LegRole {
-        if channel.is_some_and(is_local_channel) {
+        if infos
+            .iter()
+            .any(|i| &i.leg == leg && i.local_pair.is_some())
+        {
             return LegRole::Local;
         }
         if let Some(role) = explicit {
@@ -284,7 +273,7 @@ impl Fold {
             LegEventKind::Created { role, .. } => *role,
             _ => None,
         };
-        let role = self.role_for_new_leg(leg, channel.as_deref(), explicit, infos);
+        let role = self.role_for_new_leg(leg, explicit, infos);
         let idx = self.rec.legs.len();
         match role {
             LegRole::Agent if self.agent.is_none() => self.agent = Some(idx),
@@ -346,8 +335,8 @@ impl Fold {
                         self.rec.agent_answered_at.get_or_insert(at);
                     }
                 }
-                OriginateOutcome::Failed { reason, .. } => {
-                    self.originate_failed = Some(*reason);
+                OriginateOutcome::Failed { failure, .. } => {
+                    self.originate_failed = Some(*failure);
                     if self.rec.legs.is_empty() {
                         self.end(at);
                     }
@@ -450,7 +439,7 @@ impl Fold {
                     }
                 } else if role == LegRole::Customer && self.rec.bridged && !self.handoff_explained {
                     // A connected customer dialling somewhere new without a transfer event: a
-                    // redirect (AMI Redirect emits no transfer event at all).
+                    // redirect (some platforms report no transfer event for it at all).
                     let by = self.transferer();
                     self.inferred_transfer = Some(self.rec.transfers.len());
                     self.rec.transfers.push(TransferRecord {
@@ -479,7 +468,7 @@ impl Fold {
                 } else if Some(i) == self.customer {
                     self.customer_status = Some(*status);
                 }
-                if *status == DialStatus::Answer {
+                if *status == DialOutcome::Answer {
                     self.mark_answered(i, at);
                 }
             }
@@ -657,17 +646,14 @@ impl Fold {
                 }
                 self.hang_up(i, at);
             }
+            LegEventKind::DialFailed { status }
+                if role == LegRole::Agent && outbound && Some(i) == self.agent =>
+            {
+                self.dial_failed = Some(*status);
+                self.rec.customer_dialed = true;
+            }
             LegEventKind::VariableSet { name, value } => {
-                if name == "DIALSTATUS"
-                    && role == LegRole::Agent
-                    && outbound
-                    && Some(i) == self.agent
-                {
-                    if let Some(status) = DialStatus::parse(value) {
-                        self.dialstatus_var = Some(status);
-                        self.rec.customer_dialed = true;
-                    }
-                } else if name == "HOOKFLASH_TENANT_ID" && self.rec.tenant.is_none() {
+                if name == "HOOKFLASH_TENANT_ID" && self.rec.tenant.is_none() {
                     self.rec.tenant = value.parse().ok();
                 }
             }
@@ -966,28 +952,30 @@ fn disposition(f: &Fold) -> Disposition {
     if rec.direction == Direction::Inbound {
         return Disposition::Abandoned;
     }
-    let customer_status = f.customer_status.or(f.dialstatus_var);
+    let customer_status = f.customer_status.or(f.dial_failed);
     if f.customer.is_some() || customer_status.is_some() {
         if f.customer_answered {
             return Disposition::Abandoned;
         }
         if let Some(status) = customer_status {
             return match status {
-                DialStatus::Answer => Disposition::Abandoned,
-                DialStatus::Busy => Disposition::Busy,
-                DialStatus::NoAnswer => Disposition::NoAnswer,
-                DialStatus::Cancel => Disposition::Cancelled,
+                DialOutcome::Answer => Disposition::Abandoned,
+                DialOutcome::Busy => Disposition::Busy,
+                DialOutcome::NoAnswer => Disposition::NoAnswer,
+                DialOutcome::Cancel => Disposition::Cancelled,
                 _ => Disposition::Failed,
             };
         }
         if let Some(c) = f.customer {
             let leg = &rec.legs[c];
             if let Some(cause) = &leg.cause {
-                match cause.code {
-                    17 => return Disposition::Busy,
-                    18 | 19 => return Disposition::NoAnswer,
-                    0 if f.scratch[c].ring_started => return Disposition::NoAnswer,
-                    1 | 3 | 27 | 28 | 34 | 38 | 41 | 42 | 127 => return Disposition::Failed,
+                match cause.class() {
+                    CauseClass::Busy => return Disposition::Busy,
+                    CauseClass::NoAnswer => return Disposition::NoAnswer,
+                    CauseClass::Unknown if f.scratch[c].ring_started => {
+                        return Disposition::NoAnswer;
+                    }
+                    CauseClass::Unreachable => return Disposition::Failed,
                     _ => {}
                 }
             }
@@ -998,27 +986,27 @@ fn disposition(f: &Fold) -> Disposition {
     if !rec.agent_answered {
         if let Some(status) = f.agent_status {
             match status {
-                DialStatus::Busy => return Disposition::AgentBusy,
-                DialStatus::NoAnswer => return Disposition::AgentNoAnswer,
-                DialStatus::Cancel => return Disposition::Cancelled,
-                DialStatus::Answer => {}
+                DialOutcome::Busy => return Disposition::AgentBusy,
+                DialOutcome::NoAnswer => return Disposition::AgentNoAnswer,
+                DialOutcome::Cancel => return Disposition::Cancelled,
+                DialOutcome::Answer => {}
                 _ => return Disposition::Failed,
             }
         }
         if let Some(cause) = f.agent.and_then(|a| rec.legs[a].cause.as_ref()) {
-            match cause.code {
-                17 | 21 => return Disposition::AgentBusy,
-                18 | 19 => return Disposition::AgentNoAnswer,
-                1 | 3 | 20 | 27 | 34 | 38 | 41 | 42 => return Disposition::Failed,
+            match cause.class() {
+                CauseClass::Busy | CauseClass::Rejected => return Disposition::AgentBusy,
+                CauseClass::NoAnswer => return Disposition::AgentNoAnswer,
+                CauseClass::Unreachable => return Disposition::Failed,
                 _ => {}
             }
         }
-        if let Some(reason) = f.originate_failed {
-            return match reason {
-                Some(3) => Disposition::AgentNoAnswer,
-                Some(5) => Disposition::AgentBusy,
+        if let Some(failure) = f.originate_failed {
+            return match failure {
+                OriginateFailure::NoAnswer => Disposition::AgentNoAnswer,
+                OriginateFailure::Busy => Disposition::AgentBusy,
                 _ if f.agent.is_none() => Disposition::Failed,
-                Some(1 | 8) => Disposition::Failed,
+                OriginateFailure::Unreachable | OriginateFailure::Refused => Disposition::Failed,
                 _ => Disposition::Cancelled,
             };
         }
@@ -1112,16 +1100,7 @@ mod tests {
     }
 
     #[test]
-    fn local_pairs_share_a_prefix() {
-        assert_eq!(
-            local_pair_prefix("Local/1002@hookflash-transfer-00000000;1"),
-            Some("Local/1002@hookflash-transfer-00000000")
-        );
-        assert_eq!(
-            local_pair_prefix("Local/1002@hookflash-transfer-00000000;2"),
-            Some("Local/1002@hookflash-transfer-00000000")
-        );
-        assert_eq!(local_pair_prefix("PJSIP/agent1001-00000001"), None);
+    fn dial_strings_lose_their_technology() {
         assert_eq!(strip_technology("PJSIP/agent1002"), "agent1002");
         assert_eq!(strip_technology("1002"), "1002");
     }

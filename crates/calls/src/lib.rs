@@ -35,14 +35,17 @@
 //! once a second leg joins or after [`TrackerConfig::orphan_grace`], so a leg whose call id
 //! arrives a moment later is merged silently. Roles: the first leg of an outbound call is the
 //! agent's, the next the customer's, later ones second agents; an inbound call's first leg is
-//! the customer's and the legs it dials are agents (`offered_to`); Local channels are
-//! plumbing; a provider's explicit role in `Created` wins.
+//! the customer's and the legs it dials are agents (`offered_to`); legs the translator marks
+//! as a plumbing pair ([`hookflash_provider::Correlation::local_pair`]) are plumbing, never
+//! parties; a provider's explicit role in `Created` wins. The tracker knows no platform: it
+//! reads neutral events only (dial outcomes, originate failure kinds, cause classes).
 //!
 //! # Outcomes
 //! Exactly one [`Disposition`] per ended call: `answered` when the customer was bridged with
-//! an agent; else, when the customer was dialled, from the customer's dial status (or the
-//! agent's `DIALSTATUS`, as when the trunk is unreachable and no customer leg exists) or its
-//! hangup cause; else from the agent's leg (busy, no answer) or the originate failure.
+//! an agent; else, when the customer was dialled, from the customer's dial outcome (or the
+//! agent's [`hookflash_provider::LegEventKind::DialFailed`], as when the trunk is unreachable
+//! and no customer leg exists) or its hangup cause's class; else from the agent's leg (busy,
+//! no answer) or the originate failure.
 //! `hung_up_by` (connected calls only) is the party whose leg got the first remote hangup
 //! request after the last hand-off (transfer, park); `system` when none did.
 //!

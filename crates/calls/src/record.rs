@@ -328,7 +328,7 @@ pub struct CallRecord {
     pub bridged: bool,
     /// The bridge they were (last) in.
     pub bridge_id: Option<String>,
-    /// The provider's conversation id (Asterisk linkedid), the latest seen.
+    /// The provider's conversation id (its linkedid or parent call id), the latest seen.
     pub linkedid: Option<String>,
     /// Every leg seen, in order of appearance.
     pub legs: Vec<LegRecord>,

@@ -9,7 +9,7 @@ use hookflash_provider::{
 use crate::config::TrackerConfig;
 use crate::fold::{
     CallMeta, Fold, LegInfo, NOTE_CLOSED, NOTE_MERGED, NOTE_ORIGINATE, NOTE_VANISHED,
-    REASON_DISCONNECTED, REASON_FULL, REASON_SILENT, kind_rank, local_pair_prefix,
+    REASON_DISCONNECTED, REASON_FULL, REASON_SILENT, kind_rank,
 };
 use crate::ids::derived_call_id;
 use crate::record::{
@@ -812,8 +812,8 @@ impl Tracker {
                 return None;
             }
         }
-        if let Some(prefix) = ev.keys.channel.as_deref().and_then(local_pair_prefix)
-            && let Some(&id) = self.by_local.get(prefix)
+        if let Some(pair) = &ev.keys.local_pair
+            && let Some(&id) = self.by_local.get(pair)
         {
             return Some(id);
         }
@@ -853,6 +853,7 @@ impl Tracker {
                     carries_id: false,
                     channel: None,
                     linkedid: None,
+                    local_pair: None,
                 });
                 self.by_leg.insert(ev.leg.clone(), id);
                 call.legs.len() - 1
@@ -866,12 +867,15 @@ impl Tracker {
             && let Some(ch) = &ev.keys.channel
         {
             info.channel = Some(ch.clone());
-            if let Some(prefix) = local_pair_prefix(ch) {
-                if !call.locals.iter().any(|p| p == prefix) {
-                    call.locals.push(prefix.to_owned());
-                }
-                self.by_local.entry(prefix.to_owned()).or_insert(id);
+        }
+        if info.local_pair.is_none()
+            && let Some(pair) = &ev.keys.local_pair
+        {
+            info.local_pair = Some(pair.clone());
+            if !call.locals.iter().any(|p| p == pair) {
+                call.locals.push(pair.clone());
             }
+            self.by_local.entry(pair.clone()).or_insert(id);
         }
         if let Some(l) = &ev.keys.linkedid {
             if info.linkedid.as_ref() != Some(l) {

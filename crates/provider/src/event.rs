@@ -59,6 +59,13 @@ impl LegEvent {
         self.keys.peer = Some(peer);
         self
     }
+
+    /// Marks the leg as one half of a pair of plumbing legs sharing `key`.
+    #[must_use]
+    pub fn with_local_pair(mut self, key: impl Into<String>) -> Self {
+        self.keys.local_pair = Some(key.into());
+        self
+    }
 }
 
 /// The correlation keys a provider knows for a leg at the time of an event.
@@ -73,6 +80,12 @@ pub struct Correlation {
     pub channel: Option<String>,
     /// The leg this one is talking to or dialling, when known.
     pub peer: Option<LegId>,
+    /// For one half of a pair of plumbing legs that the platform joins back to back (an
+    /// Asterisk Local channel `;1`/`;2`): a key both halves share, so the tracker keeps the
+    /// pair in one call and never counts it as a party. The translator derives it; the
+    /// tracker only compares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_pair: Option<String>,
 }
 
 /// Which part a leg plays in a call, when the provider knows it.
@@ -120,9 +133,16 @@ pub enum LegEventKind {
     /// The outcome of a dial attempt towards this leg.
     DialResult {
         /// The dial status.
-        status: DialStatus,
+        status: DialOutcome,
         /// The leg that dialled this one, when there was one.
         caller: Option<LegId>,
+    },
+    /// The dial this leg placed ended without reaching the far end, and no leg of the far end
+    /// told so itself (an unreachable trunk creates no channel to carry a
+    /// [`LegEventKind::DialResult`]).
+    DialFailed {
+        /// Why the dial ended.
+        status: DialOutcome,
     },
     /// The outcome of an originate request, for the leg it created (or tried to).
     OriginateResult {
@@ -242,6 +262,7 @@ impl LegEventKind {
             Self::Ringing => "ringing",
             Self::Answered => "answered",
             Self::DialResult { .. } => "dial_result",
+            Self::DialFailed { .. } => "dial_failed",
             Self::OriginateResult { .. } => "originate_result",
             Self::Bridged { .. } => "bridged",
             Self::Unbridged { .. } => "unbridged",
@@ -265,11 +286,12 @@ impl LegEventKind {
     }
 }
 
-/// The result of a dial attempt, as Asterisk's `DIALSTATUS` names it.
+/// The result of a dial attempt, in neutral names (translators map the platform's statuses:
+/// Asterisk's `DIALSTATUS`, Twilio's call status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[non_exhaustive]
-pub enum DialStatus {
+pub enum DialOutcome {
     /// Answered.
     Answer,
     /// The far end was busy.
@@ -286,8 +308,8 @@ pub enum DialStatus {
     InvalidArgs,
 }
 
-impl DialStatus {
-    /// Parses Asterisk's `DIALSTATUS` / `DialStatus` text (case-insensitive). Transitional
+impl DialOutcome {
+    /// Parses Asterisk's `DIALSTATUS` / `DialOutcome` text (case-insensitive). Transitional
     /// statuses (`RINGING`, `PROCEEDING`, `PROGRESS`, empty) are not results and give `None`.
     pub fn parse(text: &str) -> Option<Self> {
         let status = match text.trim().to_ascii_uppercase().as_str() {
@@ -317,7 +339,7 @@ impl DialStatus {
     }
 }
 
-impl fmt::Display for DialStatus {
+impl fmt::Display for DialOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -332,11 +354,29 @@ pub enum OriginateOutcome {
     Answered,
     /// The leg was not answered.
     Failed {
-        /// The provider's reason code (AMI `Reason`: 0 = failed/busy, 3 = no answer, 5 = busy, 8 = congestion).
-        reason: Option<u32>,
+        /// Why, in neutral terms (the translator maps the platform's codes to it).
+        failure: OriginateFailure,
         /// The provider's words, when any.
         message: Option<String>,
     },
+}
+
+/// Why an originate did not give an answered leg, as the translator understood the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OriginateFailure {
+    /// The endpoint was busy.
+    Busy,
+    /// It rang and nobody answered in time.
+    NoAnswer,
+    /// The endpoint or route could not be reached (congestion, rejected, offline).
+    Unreachable,
+    /// The platform refused the request before placing anything (bad endpoint, no
+    /// permission): no leg was created.
+    Refused,
+    /// The platform did not say why.
+    Unknown,
 }
 
 /// A Q.850 hangup cause.
@@ -378,6 +418,44 @@ impl HangupCause {
             42 => "Switching equipment congestion",
             127 => "Interworking, unspecified",
             _ => "Unknown",
+        }
+    }
+}
+
+/// What a hangup cause means for a call, in named classes (so deciding a call's disposition
+/// needs no cause numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CauseClass {
+    /// A normal end of a call (normal clearing, normal unspecified).
+    Normal,
+    /// The party was busy.
+    Busy,
+    /// The party rejected the call.
+    Rejected,
+    /// Nobody answered.
+    NoAnswer,
+    /// The destination or route could not be reached (unallocated number, no route,
+    /// subscriber absent, out of order, bad format, congestion, network failure).
+    Unreachable,
+    /// No cause given (`0`).
+    Unknown,
+    /// Any other cause (answered elsewhere, ...).
+    Other,
+}
+
+impl HangupCause {
+    /// The cause's class.
+    pub fn class(&self) -> CauseClass {
+        match self.code {
+            0 => CauseClass::Unknown,
+            16 | 31 => CauseClass::Normal,
+            17 => CauseClass::Busy,
+            21 => CauseClass::Rejected,
+            18 | 19 => CauseClass::NoAnswer,
+            1 | 2 | 3 | 20 | 22 | 27 | 28 | 34 | 38 | 41 | 42 | 127 => CauseClass::Unreachable,
+            _ => CauseClass::Other,
         }
     }
 }
@@ -473,20 +551,20 @@ mod tests {
 
     #[test]
     fn dial_status_parses_results_and_ignores_transitions() {
-        assert_eq!(DialStatus::parse("BUSY"), Some(DialStatus::Busy));
-        assert_eq!(DialStatus::parse("noanswer"), Some(DialStatus::NoAnswer));
-        assert_eq!(DialStatus::parse("RINGING"), None);
-        assert_eq!(DialStatus::parse(""), None);
+        assert_eq!(DialOutcome::parse("BUSY"), Some(DialOutcome::Busy));
+        assert_eq!(DialOutcome::parse("noanswer"), Some(DialOutcome::NoAnswer));
+        assert_eq!(DialOutcome::parse("RINGING"), None);
+        assert_eq!(DialOutcome::parse(""), None);
         for s in [
-            DialStatus::Answer,
-            DialStatus::Busy,
-            DialStatus::NoAnswer,
-            DialStatus::ChanUnavail,
-            DialStatus::Congestion,
-            DialStatus::Cancel,
-            DialStatus::InvalidArgs,
+            DialOutcome::Answer,
+            DialOutcome::Busy,
+            DialOutcome::NoAnswer,
+            DialOutcome::ChanUnavail,
+            DialOutcome::Congestion,
+            DialOutcome::Cancel,
+            DialOutcome::InvalidArgs,
         ] {
-            assert_eq!(DialStatus::parse(s.as_str()), Some(s));
+            assert_eq!(DialOutcome::parse(s.as_str()), Some(s));
         }
     }
 

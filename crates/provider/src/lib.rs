@@ -31,8 +31,9 @@ mod snapshot;
 pub use capabilities::{Capabilities, Capability, Support};
 pub use error::ProviderError;
 pub use event::{
-    Correlation, DialStatus, DtmfDirection, HangupCause, HangupSide, LegEvent, LegEventKind,
-    LegRole, MediaDirection, OriginateOutcome, TransferKind, TransferOutcome, UnparkReason,
+    CauseClass, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide, LegEvent,
+    LegEventKind, LegRole, MediaDirection, OriginateFailure, OriginateOutcome, TransferKind,
+    TransferOutcome, UnparkReason,
 };
 pub use ids::{CallId, IdError, LegId, TenantId};
 pub use provider::{CallProvider, LegEventStream, ProviderEvent};

@@ -992,6 +992,7 @@ impl CallProvider for TwilioProvider {
                         .or_else(|| Some(call.sid.clone())),
                     channel: None,
                     peer: None,
+                    local_pair: None,
                 };
                 let state = match status {
                     "in-progress" => LegState::Up,

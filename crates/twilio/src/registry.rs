@@ -5,8 +5,8 @@ use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use hookflash_provider::{
-    CallId, DialStatus, HangupCause, HangupSide, LegEvent, LegEventKind, LegId, LegRole,
-    MediaDirection, OriginateOutcome,
+    CallId, DialOutcome, HangupCause, HangupSide, LegEvent, LegEventKind, LegId, LegRole,
+    MediaDirection, OriginateFailure, OriginateOutcome,
 };
 
 use crate::config::BridgeMode;
@@ -335,18 +335,38 @@ impl Registry {
             }
             "busy" | "no-answer" | "failed" | "canceled" => {
                 let requested = self.legs.get(&sid).is_some_and(|l| l.hangup_requested);
-                let (dial, reason, side, code) = match status {
-                    "busy" => (DialStatus::Busy, 5, HangupSide::Remote, 17),
-                    "no-answer" => (DialStatus::NoAnswer, 3, HangupSide::Local, 19),
-                    "canceled" => (DialStatus::Cancel, 0, HangupSide::Local, 16),
+                let (dial, failure, side, code) = match status {
+                    "busy" => (
+                        DialOutcome::Busy,
+                        OriginateFailure::Busy,
+                        HangupSide::Remote,
+                        17,
+                    ),
+                    "no-answer" => (
+                        DialOutcome::NoAnswer,
+                        OriginateFailure::NoAnswer,
+                        HangupSide::Local,
+                        19,
+                    ),
+                    "canceled" => (
+                        DialOutcome::Cancel,
+                        OriginateFailure::Unknown,
+                        HangupSide::Local,
+                        16,
+                    ),
                     _ => {
                         let sip = params.get("SipResponseCode").and_then(|c| c.parse().ok());
                         let dial = match sip {
-                            Some(503) => DialStatus::Congestion,
-                            Some(404 | 484 | 604) => DialStatus::InvalidArgs,
-                            _ => DialStatus::ChanUnavail,
+                            Some(503) => DialOutcome::Congestion,
+                            Some(404 | 484 | 604) => DialOutcome::InvalidArgs,
+                            _ => DialOutcome::ChanUnavail,
                         };
-                        (dial, 0, HangupSide::Unknown, sip.map_or(41, cause_from_sip))
+                        (
+                            dial,
+                            OriginateFailure::Unreachable,
+                            HangupSide::Unknown,
+                            sip.map_or(41, cause_from_sip),
+                        )
                     }
                 };
                 let side = if requested { HangupSide::Local } else { side };
@@ -361,7 +381,7 @@ impl Registry {
                         at,
                         LegEventKind::OriginateResult {
                             outcome: OriginateOutcome::Failed {
-                                reason: Some(reason),
+                                failure,
                                 message,
                             },
                         },
@@ -477,7 +497,7 @@ impl Registry {
                 call_id,
                 at,
                 LegEventKind::DialResult {
-                    status: DialStatus::Answer,
+                    status: DialOutcome::Answer,
                     caller: dialler.and_then(leg_id),
                 },
             ));
@@ -773,7 +793,7 @@ mod tests {
             ]
         );
         assert!(
-            matches!(&ev[1].kind, LegEventKind::DialResult { status: DialStatus::Answer, caller: Some(c) } if c.as_str() == AGENT)
+            matches!(&ev[1].kind, LegEventKind::DialResult { status: DialOutcome::Answer, caller: Some(c) } if c.as_str() == AGENT)
         );
         let ev = reg.status_callback(
             call,
@@ -835,7 +855,7 @@ mod tests {
             &ev[1].kind,
             LegEventKind::OriginateResult {
                 outcome: OriginateOutcome::Failed {
-                    reason: Some(3),
+                    failure: OriginateFailure::NoAnswer,
                     ..
                 }
             }
@@ -860,7 +880,7 @@ mod tests {
         assert!(ev.iter().any(|e| matches!(
             &e.kind,
             LegEventKind::DialResult {
-                status: DialStatus::InvalidArgs,
+                status: DialOutcome::InvalidArgs,
                 ..
             }
         )));

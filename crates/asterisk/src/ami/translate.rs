@@ -6,10 +6,12 @@ mod bound;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_ami::{ChannelInfo, Event, OriginateResponse};
+
+use crate::facts::{failed_dial, local_pair_of};
 use hookflash_provider::{
-    CALL_ID_VARIABLE, CallId, Correlation, DialStatus, DtmfDirection, HangupCause, HangupSide,
-    LegEvent, LegEventKind, LegId, LegRole, LegSnapshot, LegState, OriginateOutcome, TransferKind,
-    TransferOutcome, UnparkReason,
+    CALL_ID_VARIABLE, CallId, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide,
+    LegEvent, LegEventKind, LegId, LegRole, LegSnapshot, LegState, OriginateFailure,
+    OriginateOutcome, TransferKind, TransferOutcome, UnparkReason,
 };
 
 /// How a call id was originated by us, which decides the role of the leg that carries it.
@@ -85,7 +87,12 @@ pub(crate) struct HeldPair {
 /// * A failed `OriginateResponse` has `Uniqueid: <unknown>` and the dial string as `Channel`:
 ///   it is tied to the call by our own bookkeeping ([`AmiTranslator::on_originate_response`]).
 /// * An unreachable trunk creates no channel: only `VarSet DIALSTATUS=CHANUNAVAIL` on the agent
-///   leg tells, passed on as [`LegEventKind::VariableSet`].
+///   leg tells, passed on as [`LegEventKind::DialFailed`] (an `ANSWER` there says nothing the
+///   dialled leg does not).
+/// * The two halves of a Local channel (`Local/1002@ctx-00000000;1` and `;2`) are plumbing:
+///   both carry the shared name as [`hookflash_provider::Correlation::local_pair`] and the
+///   role [`LegRole::Local`].
+/// * Originate `Reason` numbers become [`OriginateFailure`] kinds ([`originate_failure`]).
 /// * Redirect emits no transfer event: the tracker infers it from the customer's new dial.
 /// * Park pickups change a channel's `Linkedid` mid-life: every event carries the linkedid it
 ///   shows now.
@@ -151,6 +158,17 @@ fn endpoint_of(channel: &str) -> String {
             head.to_owned()
         }
         _ => base.to_owned(),
+    }
+}
+
+/// What an AMI `OriginateResponse` `Reason` means (Asterisk's `AST_CONTROL_*` codes:
+/// 1 hangup, 3 ringing timed out, 5 busy, 8 congestion; 0 or none: it did not say).
+pub(crate) fn originate_failure(reason: Option<i64>) -> OriginateFailure {
+    match reason {
+        Some(3) => OriginateFailure::NoAnswer,
+        Some(5) => OriginateFailure::Busy,
+        Some(1 | 8) => OriginateFailure::Unreachable,
+        _ => OriginateFailure::Unknown,
     }
 }
 
@@ -302,6 +320,7 @@ impl AmiTranslator {
                 linkedid: c.linkedid.clone(),
                 channel: Some(c.name.clone()),
                 peer: None,
+                local_pair: local_pair_of(&c.name).map(str::to_owned),
             },
             None => Correlation::default(),
         }
@@ -434,7 +453,13 @@ impl AmiTranslator {
                             }
                         }
                     }
-                    Some(n @ ("DIALSTATUS" | "HOOKFLASH_TENANT_ID")) if !value.is_empty() => {
+                    Some("DIALSTATUS") => {
+                        if let Some(status) = failed_dial(&value) {
+                            let kind = LegEventKind::DialFailed { status };
+                            self.emit(&uid, at, kind, &mut out);
+                        }
+                    }
+                    Some(n @ "HOOKFLASH_TENANT_ID") if !value.is_empty() => {
                         let kind = LegEventKind::VariableSet {
                             name: n.to_owned(),
                             value,
@@ -491,7 +516,7 @@ impl AmiTranslator {
                 let status = e
                     .dial_status
                     .as_ref()
-                    .and_then(|s| DialStatus::parse(&s.to_str_lossy()));
+                    .and_then(|s| DialOutcome::parse(&s.to_str_lossy()));
                 if let Some(status) = status {
                     let kind = LegEventKind::DialResult {
                         status,
@@ -868,7 +893,7 @@ impl AmiTranslator {
             .response
             .as_ref()
             .is_some_and(|r| r.eq_ignore_case("Success"));
-        let reason = response.reason.and_then(|r| u32::try_from(r).ok());
+        let failure = originate_failure(response.reason.map(i64::from));
         let named = known(response.uniqueid.as_ref().and_then(|u| u.as_str()))
             .map(str::to_owned)
             .filter(|u| self.chans.contains_key(u));
@@ -883,7 +908,7 @@ impl AmiTranslator {
             OriginateOutcome::Answered
         } else {
             OriginateOutcome::Failed {
-                reason,
+                failure,
                 message: Some(
                     response
                         .response
@@ -902,7 +927,7 @@ impl AmiTranslator {
     }
 
     /// An Originate Asterisk refused outright (`Response: Error`): the call failed before any
-    /// leg existed.
+    /// leg existed ([`OriginateFailure::Refused`]).
     pub fn on_originate_error(
         &mut self,
         call_id: CallId,
@@ -911,7 +936,7 @@ impl AmiTranslator {
         at: DateTime<Utc>,
     ) -> Vec<LegEvent> {
         let outcome = OriginateOutcome::Failed {
-            reason: None,
+            failure: OriginateFailure::Refused,
             message: Some(message.to_owned()),
         };
         self.originate_result(call_id, None, endpoint, outcome, at)
@@ -1172,7 +1197,7 @@ mod tests {
             &result.kind,
             LegEventKind::OriginateResult {
                 outcome: OriginateOutcome::Failed {
-                    reason: Some(0),
+                    failure: OriginateFailure::Unknown,
                     ..
                 }
             }
@@ -1180,13 +1205,19 @@ mod tests {
     }
 
     #[test]
-    fn an_unreachable_trunk_shows_only_as_dialstatus() {
+    fn an_unreachable_trunk_shows_only_as_a_failed_dial() {
         let mut t = AmiTranslator::new();
         let out = translate(&mut t, &events("originate-customer-unavailable"));
         assert!(out.iter().any(|e| matches!(
             &e.kind,
-            LegEventKind::VariableSet { name, value } if name == "DIALSTATUS" && value == "CHANUNAVAIL"
+            LegEventKind::DialFailed {
+                status: DialOutcome::ChanUnavail
+            }
         )));
+        assert!(
+            !out.iter()
+                .any(|e| matches!(&e.kind, LegEventKind::VariableSet { .. }))
+        );
         assert!(role(&out, "PJSIP/trunk").is_none());
     }
 

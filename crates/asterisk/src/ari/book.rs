@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::facts::{failed_dial, local_pair_of};
 use chrono::{DateTime, Utc};
 use hookflash_ari::{Channel, Event};
 use hookflash_provider::{
-    CallId, Correlation, DialStatus, DtmfDirection, HangupCause, HangupSide, LegEvent,
+    CallId, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide, LegEvent,
     LegEventKind, LegId, LegRole,
 };
 
@@ -172,10 +173,12 @@ impl Book {
     /// The correlation keys of a channel.
     pub(super) fn keys(&self, channel: &str) -> Correlation {
         let info = self.channels.get(channel);
+        let name = info.and_then(|i| i.name.clone());
         Correlation {
             call_id: info.and_then(|i| i.call_id),
             linkedid: None,
-            channel: info.and_then(|i| i.name.clone()),
+            local_pair: name.as_deref().and_then(local_pair_of).map(str::to_owned),
+            channel: name,
             peer: None,
         }
     }
@@ -298,7 +301,7 @@ impl Book {
                 match e.dialstatus.as_str() {
                     "RINGING" => self.push(&e.peer.id, at, LegEventKind::Ringing, &mut out),
                     status => {
-                        if let Some(status) = DialStatus::parse(status) {
+                        if let Some(status) = DialOutcome::parse(status) {
                             let kind = LegEventKind::DialResult { status, caller };
                             self.push(&e.peer.id, at, kind, &mut out);
                         }
@@ -394,9 +397,16 @@ impl Book {
             }
             Event::ChannelVarset(e) => {
                 if let Some(ch) = &e.channel
-                    && (e.variable == "DIALSTATUS"
-                        || e.variable.starts_with("HOOKFLASH_")
-                        || e.variable.starts_with("PARK"))
+                    && e.variable == "DIALSTATUS"
+                {
+                    // The dialling leg's word on a dial that reached nobody.
+                    if let Some(status) = failed_dial(&e.value) {
+                        let at = parse_time(&e.timestamp).unwrap_or_else(Utc::now);
+                        let kind = LegEventKind::DialFailed { status };
+                        self.push(&ch.id, at, kind, &mut out);
+                    }
+                } else if let Some(ch) = &e.channel
+                    && (e.variable.starts_with("HOOKFLASH_") || e.variable.starts_with("PARK"))
                 {
                     let at = parse_time(&e.timestamp).unwrap_or_else(Utc::now);
                     if e.variable == hookflash_provider::CALL_ID_VARIABLE

@@ -422,9 +422,8 @@ impl Inner {
                         );
                         self.report(
                             &agent,
-                            LegEventKind::VariableSet {
-                                name: "DIALSTATUS".to_owned(),
-                                value: "CHANUNAVAIL".to_owned(),
+                            LegEventKind::DialFailed {
+                                status: hookflash_provider::DialOutcome::ChanUnavail,
                             },
                         );
                         let options = ChannelsHangupOptions::new().reason_code("3");
@@ -667,6 +666,7 @@ pub(super) async fn snapshot(inner: &Inner) -> Result<Vec<LegSnapshot>, Provider
                 linkedid: None,
                 channel: Some(ch.name.clone()),
                 peer: None,
+                local_pair: crate::facts::local_pair_of(&ch.name).map(str::to_owned),
             },
             state: leg_state(&ch.state),
             bridge: bridges

@@ -10,8 +10,8 @@ use hookflash_calls::{
 };
 use hookflash_provider::HangupSide::{Local, Remote, Unknown};
 use hookflash_provider::{
-    CallId, DialStatus, DtmfDirection, LegEvent, LegEventKind, LegRole, LegState, TenantId,
-    TransferKind,
+    CallId, DialOutcome, DtmfDirection, LegEvent, LegEventKind, LegRole, LegState,
+    OriginateFailure, TenantId, TransferKind,
 };
 
 use crate::scenarios::script_for;
@@ -256,7 +256,12 @@ fn an_originate_failure_without_any_leg_lands_on_the_call() {
     let call = "5e3c1c59-7c25-4bb3-9d1c-4f7d3c1f3a10";
     let mut s = Script::new(1_795_316_000.0);
     s.register(0.0, call, "PJSIP/agent1009", "5551204005");
-    s.call_event(0.2, "PJSIP/agent1009", call, orig_failed(0));
+    s.call_event(
+        0.2,
+        "PJSIP/agent1009",
+        call,
+        orig_failed(OriginateFailure::Unknown),
+    );
     let out = run(&s);
     assert_one_end_each(&out.updates);
     assert_eq!(out.updates[0].kind, UpdateKind::Created);
@@ -389,7 +394,8 @@ fn a_local_pair_half_without_linkedid_joins_by_its_twin() {
         s.last_at() + TimeDelta::milliseconds(1),
         created("Local/1002@ctx"),
     )
-    .with_channel("Local/1002@ctx-00000001;2");
+    .with_channel("Local/1002@ctx-00000001;2")
+    .with_local_pair("Local/1002@ctx-00000001");
     tracker.apply(&twin, twin.at);
     let record = tracker.call(&call.parse().unwrap()).unwrap();
     assert_eq!(record.legs.len(), 3);
@@ -406,7 +412,7 @@ fn an_inbound_call_nobody_answers_is_abandoned() {
     s.ev(0.5, &a1, created("PJSIP/agent1001"));
     s.ev(0.6, &a1, ringing());
     s.ev(9.0, &caller, remote_request(Some(16)));
-    s.ev(9.0, &a1, dial_result(DialStatus::Cancel, Some(&caller)));
+    s.ev(9.0, &a1, dial_result(DialOutcome::Cancel, Some(&caller)));
     s.ev(9.01, &a1, hung_up(16, Local));
     s.ev(9.02, &caller, hung_up(16, Remote));
     let out = run(&s);

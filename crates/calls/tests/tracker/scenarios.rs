@@ -5,7 +5,7 @@
 use hookflash_calls::expect::{check_calls, fixtures_dir, load_expected, scenario, scenario_calls};
 use hookflash_provider::HangupSide::{Local, Remote, Unknown};
 use hookflash_provider::{
-    DialStatus, DtmfDirection, LegRole, LegState, MediaDirection, TransferKind,
+    DialOutcome, DtmfDirection, LegRole, LegState, MediaDirection, OriginateFailure, TransferKind,
 };
 
 use crate::script::*;
@@ -41,7 +41,7 @@ pub(crate) fn outbound_setup(
         s.ev(agent_up, &agent, orig_ok());
     }
     s.ev(agent_up, &agent, answered());
-    s.ev(agent_up, &agent, dial_result(DialStatus::Answer, None));
+    s.ev(agent_up, &agent, dial_result(DialOutcome::Answer, None));
     if !originate_first {
         s.ev(agent_up, &agent, orig_ok());
     }
@@ -62,7 +62,7 @@ pub(crate) fn outbound_setup(
     s.ev(
         customer_up,
         &customer,
-        dial_result(DialStatus::Answer, Some(&agent)),
+        dial_result(DialOutcome::Answer, Some(&agent)),
     );
     s.ev(customer_up + 0.001, &customer, bridged(bridge));
     s.ev(customer_up + 0.001, &agent, bridged(bridge));
@@ -107,7 +107,12 @@ fn originate_agent_no_answer() -> Script {
     s.ev(0.000, &agent0, created("PJSIP/agent1001"));
     s.ev(0.000, &agent, var("HOOKFLASH_CALL_ID", call));
     s.ev(0.004, &agent, ringing());
-    s.call_event(6.002, "PJSIP/agent1001", call, orig_failed(3));
+    s.call_event(
+        6.002,
+        "PJSIP/agent1001",
+        call,
+        orig_failed(OriginateFailure::NoAnswer),
+    );
     s.ev(6.003, &agent, hung_up(19, Unknown));
     s
 }
@@ -121,8 +126,13 @@ fn originate_agent_busy() -> Script {
     s.ev(0.000, &agent0, created("PJSIP/agent1001"));
     s.ev(0.000, &agent, var("HOOKFLASH_CALL_ID", call));
     s.ev(0.003, &agent, remote_request(Some(17)));
-    s.call_event(0.003, "PJSIP/agent1001", call, orig_failed(0));
-    s.ev(0.004, &agent, dial_result(DialStatus::Busy, None));
+    s.call_event(
+        0.003,
+        "PJSIP/agent1001",
+        call,
+        orig_failed(OriginateFailure::Unknown),
+    );
+    s.ev(0.004, &agent, dial_result(DialOutcome::Busy, None));
     s.ev(0.004, &agent, hung_up(17, Remote));
     s
 }
@@ -139,7 +149,7 @@ fn originate_customer_busy() -> Script {
     s.ev(0.000, &agent, var("HOOKFLASH_CALL_ID", call));
     s.ev(0.004, &agent, ringing());
     s.ev(1.031, &agent, answered());
-    s.ev(1.032, &agent, dial_result(DialStatus::Answer, None));
+    s.ev(1.032, &agent, dial_result(DialOutcome::Answer, None));
     s.ev(1.032, &agent, orig_ok());
     s.ev(1.032, &agent, var("DIALSTATUS", ""));
     s.ev(1.033, &customer, created_call("18005550100", "5552000008"));
@@ -152,10 +162,10 @@ fn originate_customer_busy() -> Script {
     s.ev(
         1.037,
         &customer,
-        dial_result(DialStatus::Busy, Some(&agent)),
+        dial_result(DialOutcome::Busy, Some(&agent)),
     );
     s.ev(1.038, &customer, hung_up(17, Remote));
-    s.ev(1.038, &agent, var("DIALSTATUS", "BUSY"));
+    s.ev(1.038, &agent, dial_failed(DialOutcome::Busy));
     s.ev(1.038, &agent, soft_request(16));
     s.ev(1.039, &agent, hung_up(17, Local));
     s
@@ -173,7 +183,7 @@ fn originate_customer_no_answer() -> Script {
     s.ev(0.000, &agent, var("HOOKFLASH_CALL_ID", call));
     s.ev(0.004, &agent, ringing());
     s.ev(1.030, &agent, answered());
-    s.ev(1.030, &agent, dial_result(DialStatus::Answer, None));
+    s.ev(1.030, &agent, dial_result(DialOutcome::Answer, None));
     s.ev(1.030, &agent, orig_ok());
     s.ev(1.030, &agent, var("DIALSTATUS", ""));
     s.ev(1.031, &customer, created_call("18005550100", "5553000009"));
@@ -186,9 +196,9 @@ fn originate_customer_no_answer() -> Script {
     s.ev(
         9.032,
         &customer,
-        dial_result(DialStatus::NoAnswer, Some(&agent)),
+        dial_result(DialOutcome::NoAnswer, Some(&agent)),
     );
-    s.ev(9.032, &agent, var("DIALSTATUS", "NOANSWER"));
+    s.ev(9.032, &agent, dial_failed(DialOutcome::NoAnswer));
     s.ev(9.032, &agent, soft_request(16));
     s.ev(9.033, &customer, hung_up(0, Unknown));
     s.ev(9.033, &agent, hung_up(16, Local));
@@ -206,10 +216,10 @@ fn originate_customer_unavailable() -> Script {
     s.ev(0.000, &agent, var("HOOKFLASH_CALL_ID", call));
     s.ev(0.003, &agent, ringing());
     s.ev(1.031, &agent, answered());
-    s.ev(1.031, &agent, dial_result(DialStatus::Answer, None));
+    s.ev(1.031, &agent, dial_result(DialOutcome::Answer, None));
     s.ev(1.031, &agent, orig_ok());
     s.ev(1.032, &agent, var("DIALSTATUS", ""));
-    s.ev(1.032, &agent, var("DIALSTATUS", "CHANUNAVAIL"));
+    s.ev(1.032, &agent, dial_failed(DialOutcome::ChanUnavail));
     s.ev(1.032, &agent, soft_request(16));
     s.ev(1.033, &agent, hung_up(3, Local));
     s
@@ -319,7 +329,7 @@ fn blind_transfer() -> Script {
     s.ev(
         6.122,
         &second,
-        dial_result(DialStatus::Answer, Some(&o.customer)),
+        dial_result(DialOutcome::Answer, Some(&o.customer)),
     );
     s.ev(6.123, &second, bridged(b2));
     s.ev(6.123, &o.customer, bridged(b2));
@@ -363,7 +373,7 @@ fn redirect_transfer() -> Script {
     s.ev(
         6.121,
         &second,
-        dial_result(DialStatus::Answer, Some(&o.customer)),
+        dial_result(DialOutcome::Answer, Some(&o.customer)),
     );
     s.ev(6.121, &second, bridged(b2));
     s.ev(6.121, &o.customer, bridged(b2));
@@ -409,7 +419,7 @@ fn park() -> Script {
     s.ev(8.092, &retriever, var("HOOKFLASH_CALL_ID", pickup_call));
     s.ev(8.095, &retriever, ringing());
     s.ev(9.121, &retriever, answered());
-    s.ev(9.121, &retriever, dial_result(DialStatus::Answer, None));
+    s.ev(9.121, &retriever, dial_result(DialOutcome::Answer, None));
     s.ev(9.121, &retriever, orig_ok());
     s.ev(9.121, &o.customer, unparked(&retriever));
     s.ev(9.122, &o.customer, unbridged(lot));
@@ -494,9 +504,9 @@ fn inbound_queue() -> Script {
     s.ev(0.506, &a2, ringing());
     s.ev(0.507, &a1, ringing());
     s.ev(1.536, &a1, answered());
-    s.ev(1.536, &a1, dial_result(DialStatus::Answer, Some(&caller)));
-    s.ev(1.536, &a2, dial_result(DialStatus::Cancel, Some(&caller)));
-    s.ev(1.536, &a2, dial_result(DialStatus::Cancel, Some(&caller)));
+    s.ev(1.536, &a1, dial_result(DialOutcome::Answer, Some(&caller)));
+    s.ev(1.536, &a2, dial_result(DialOutcome::Cancel, Some(&caller)));
+    s.ev(1.536, &a2, dial_result(DialOutcome::Cancel, Some(&caller)));
     s.ev(1.537, &a2, hung_up(26, Local));
     s.ev(1.537, &a1, bridged(bridge));
     s.ev(1.537, &caller, bridged(bridge));
@@ -532,8 +542,8 @@ fn status_and_lists() -> Script {
     s.ev(0.004, &a1, ringing());
     s.ev(1.034, &a2, answered());
     s.ev(1.034, &a1, answered());
-    s.ev(1.034, &a1, dial_result(DialStatus::Answer, None));
-    s.ev(1.034, &a2, dial_result(DialStatus::Answer, None));
+    s.ev(1.034, &a1, dial_result(DialOutcome::Answer, None));
+    s.ev(1.034, &a2, dial_result(DialOutcome::Answer, None));
     s.ev(1.034, &a2, orig_ok());
     s.ev(1.034, &a1, orig_ok());
     s.ev(1.035, &t2, created_call("18005550100", "5551220020"));
@@ -543,11 +553,11 @@ fn status_and_lists() -> Script {
     s.ev(1.040, &t2, ringing());
     s.ev(1.040, &t3, ringing());
     s.ev(3.093, &t2, answered());
-    s.ev(3.093, &t2, dial_result(DialStatus::Answer, Some(&a2)));
+    s.ev(3.093, &t2, dial_result(DialOutcome::Answer, Some(&a2)));
     s.ev(3.093, &t2, bridged(b2));
     s.ev(3.094, &t3, answered());
     s.ev(3.094, &a2, bridged(b2));
-    s.ev(3.094, &t3, dial_result(DialStatus::Answer, Some(&a1)));
+    s.ev(3.094, &t3, dial_result(DialOutcome::Answer, Some(&a1)));
     s.ev(3.094, &t3, bridged(b1));
     s.ev(3.094, &a1, bridged(b1));
     s.ev(19.484, &t3, remote_request(Some(16)));
@@ -618,7 +628,7 @@ fn ari_agent_first_bridge() -> Script {
     s.ev(0.003, &agent, created_as(LegRole::Agent, "PJSIP/agent1001"));
     s.ev(0.006, &agent, ringing());
     s.ev(1.033, &agent, answered());
-    s.ev(1.033, &agent, dial_result(DialStatus::Answer, None));
+    s.ev(1.033, &agent, dial_result(DialOutcome::Answer, None));
     s.ev(1.034, &agent, bridged(bridge));
     s.ev(
         1.036,
@@ -627,7 +637,7 @@ fn ari_agent_first_bridge() -> Script {
     );
     s.ev(1.039, &customer, ringing());
     s.ev(3.093, &customer, answered());
-    s.ev(3.094, &customer, dial_result(DialStatus::Answer, None));
+    s.ev(3.094, &customer, dial_result(DialOutcome::Answer, None));
     s.ev(3.095, &customer, bridged(bridge));
     s.ev(4.098, &customer, held());
     s.ev(6.100, &customer, unheld());

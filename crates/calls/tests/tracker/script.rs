@@ -7,9 +7,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_calls::{CallRecord, CallUpdate, Tracker, TrackerConfig, UpdateKind};
 use hookflash_provider::{
-    CallId, Correlation, DialStatus, DtmfDirection, HangupCause, HangupSide, LegEvent,
-    LegEventKind, LegId, LegRole, LegSnapshot, LegState, MediaDirection, OriginateOutcome,
-    TenantId, TransferKind, TransferOutcome, UnparkReason,
+    CallId, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide, LegEvent,
+    LegEventKind, LegId, LegRole, LegSnapshot, LegState, MediaDirection, OriginateFailure,
+    OriginateOutcome, TenantId, TransferKind, TransferOutcome, UnparkReason,
 };
 
 /// A leg as the transcript shows it: uniqueid, channel name, linkedid, and our call id once
@@ -20,6 +20,20 @@ pub(crate) struct Leg {
     pub(crate) channel: &'static str,
     pub(crate) linkedid: &'static str,
     pub(crate) call: Option<CallId>,
+}
+
+/// The plumbing-pair key a translator gives one half of a Local channel pair (the tracker
+/// itself knows no channel names): the name without its `;1`/`;2`.
+pub(crate) fn pair_key(channel: &str) -> Option<String> {
+    channel
+        .starts_with("Local/")
+        .then(|| {
+            channel
+                .strip_suffix(";1")
+                .or_else(|| channel.strip_suffix(";2"))
+        })
+        .flatten()
+        .map(str::to_owned)
 }
 
 pub(crate) fn leg(id: &'static str, channel: &'static str, linkedid: &'static str) -> Leg {
@@ -110,6 +124,7 @@ impl Script {
                 linkedid: Some(leg.linkedid.to_owned()),
                 channel: Some(leg.channel.to_owned()),
                 peer: None,
+                local_pair: pair_key(leg.channel),
             },
             kind,
         }));
@@ -153,6 +168,7 @@ impl Script {
                     linkedid: Some(l.linkedid.to_owned()),
                     channel: Some(l.channel.to_owned()),
                     peer: None,
+                    local_pair: pair_key(l.channel),
                 },
                 state: *state,
                 bridge: bridge.map(str::to_owned),
@@ -228,7 +244,7 @@ pub(crate) fn dialing(target: Option<&Leg>, destination: &str) -> LegEventKind {
         destination: Some(destination.to_owned()),
     }
 }
-pub(crate) fn dial_result(status: DialStatus, caller: Option<&Leg>) -> LegEventKind {
+pub(crate) fn dial_result(status: DialOutcome, caller: Option<&Leg>) -> LegEventKind {
     LegEventKind::DialResult {
         status,
         caller: caller.map(Leg::leg_id),
@@ -239,13 +255,17 @@ pub(crate) fn orig_ok() -> LegEventKind {
         outcome: OriginateOutcome::Answered,
     }
 }
-pub(crate) fn orig_failed(reason: u32) -> LegEventKind {
+pub(crate) fn orig_failed(failure: OriginateFailure) -> LegEventKind {
     LegEventKind::OriginateResult {
         outcome: OriginateOutcome::Failed {
-            reason: Some(reason),
+            failure,
             message: None,
         },
     }
+}
+/// The dialling leg's own word that its dial reached nobody.
+pub(crate) fn dial_failed(status: DialOutcome) -> LegEventKind {
+    LegEventKind::DialFailed { status }
 }
 pub(crate) fn bridged(bridge: &str) -> LegEventKind {
     LegEventKind::Bridged {

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_provider::{
-    CallId, Correlation, DialStatus, DtmfDirection, HangupCause, HangupSide, LegEvent,
-    LegEventKind, LegId, OriginateOutcome,
+    CallId, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide, LegEvent,
+    LegEventKind, LegId, OriginateFailure, OriginateOutcome,
 };
 
 /// How the agent's leg goes.
@@ -65,6 +65,7 @@ impl Emitter {
                 linkedid: Some(self.linkedid.clone()),
                 channel: Some(channel.to_owned()),
                 peer: None,
+                local_pair: None,
             },
             kind,
         });
@@ -124,13 +125,13 @@ pub(crate) fn call_events(plan: &CallPlan) -> Vec<LegEvent> {
             e.push(3, &a, &a_ch, true, request(HangupSide::Remote, 17));
             let failed = LegEventKind::OriginateResult {
                 outcome: OriginateOutcome::Failed {
-                    reason: Some(0),
+                    failure: OriginateFailure::Unknown,
                     message: None,
                 },
             };
             e.push(3, &a, &a_ch, true, failed);
             let busy = LegEventKind::DialResult {
-                status: DialStatus::Busy,
+                status: DialOutcome::Busy,
                 caller: None,
             };
             e.push(4, &a, &a_ch, true, busy);
@@ -141,7 +142,7 @@ pub(crate) fn call_events(plan: &CallPlan) -> Vec<LegEvent> {
             e.push(4, &a, &a_ch, true, LegEventKind::Ringing);
             let failed = LegEventKind::OriginateResult {
                 outcome: OriginateOutcome::Failed {
-                    reason: Some(3),
+                    failure: OriginateFailure::NoAnswer,
                     message: None,
                 },
             };
@@ -159,7 +160,15 @@ pub(crate) fn call_events(plan: &CallPlan) -> Vec<LegEvent> {
     e.push(1_030, &a, &a_ch, true, ok);
     e.push(1_031, &a, &a_ch, true, var("DIALSTATUS", ""));
     if plan.customer == CustomerOutcome::Unavailable {
-        e.push(1_032, &a, &a_ch, true, var("DIALSTATUS", "CHANUNAVAIL"));
+        e.push(
+            1_032,
+            &a,
+            &a_ch,
+            true,
+            LegEventKind::DialFailed {
+                status: DialOutcome::ChanUnavail,
+            },
+        );
         e.push(1_032, &a, &a_ch, true, request(HangupSide::Local, 16));
         e.push(1_033, &a, &a_ch, true, hungup(3, HangupSide::Local));
         return e.events;
@@ -185,17 +194,33 @@ pub(crate) fn call_events(plan: &CallPlan) -> Vec<LegEvent> {
     match plan.customer {
         CustomerOutcome::Busy => {
             e.push(1_036, &c, &c_ch, false, request(HangupSide::Remote, 17));
-            e.push(1_036, &c, &c_ch, false, result(DialStatus::Busy));
+            e.push(1_036, &c, &c_ch, false, result(DialOutcome::Busy));
             e.push(1_037, &c, &c_ch, false, hungup(17, HangupSide::Remote));
-            e.push(1_037, &a, &a_ch, true, var("DIALSTATUS", "BUSY"));
+            e.push(
+                1_037,
+                &a,
+                &a_ch,
+                true,
+                LegEventKind::DialFailed {
+                    status: DialOutcome::Busy,
+                },
+            );
             e.push(1_038, &a, &a_ch, true, hungup(17, HangupSide::Local));
             return e.events;
         }
         CustomerOutcome::NoAnswer => {
             e.push(1_036, &c, &c_ch, false, LegEventKind::Ringing);
             let t = 1_036 + plan.ring_ms;
-            e.push(t, &c, &c_ch, false, result(DialStatus::NoAnswer));
-            e.push(t, &a, &a_ch, true, var("DIALSTATUS", "NOANSWER"));
+            e.push(t, &c, &c_ch, false, result(DialOutcome::NoAnswer));
+            e.push(
+                t,
+                &a,
+                &a_ch,
+                true,
+                LegEventKind::DialFailed {
+                    status: DialOutcome::NoAnswer,
+                },
+            );
             e.push(t + 1, &c, &c_ch, false, hungup(0, HangupSide::Unknown));
             e.push(t + 1, &a, &a_ch, true, hungup(16, HangupSide::Local));
             return e.events;
@@ -206,7 +231,7 @@ pub(crate) fn call_events(plan: &CallPlan) -> Vec<LegEvent> {
     let up = 1_036 + plan.ring_ms;
     let bridge = format!("bridge-{}", plan.n);
     e.push(up, &c, &c_ch, false, LegEventKind::Answered);
-    e.push(up, &c, &c_ch, false, result(DialStatus::Answer));
+    e.push(up, &c, &c_ch, false, result(DialOutcome::Answer));
     let bridged = LegEventKind::Bridged {
         bridge: bridge.clone(),
         with: None,

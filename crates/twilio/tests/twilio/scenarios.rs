@@ -2,7 +2,7 @@
 
 use hookflash_calls::{Disposition, Party, TransferResult};
 use hookflash_provider::{
-    BlindTransferRequest, CallProvider, Capability, DialStatus, HangupSide, LegEventKind, LegId,
+    BlindTransferRequest, CallProvider, Capability, DialOutcome, HangupSide, LegEventKind, LegId,
     LegRole, MediaDirection, OriginateOutcome, ProviderError, RecordingRequest, TransferKind,
     TransferOutcome,
 };
@@ -135,7 +135,7 @@ async fn agent_no_answer_never_dials_the_customer() {
         &e.kind,
         LegEventKind::OriginateResult {
             outcome: OriginateOutcome::Failed {
-                reason: Some(3),
+                failure: hookflash_provider::OriginateFailure::NoAnswer,
                 ..
             }
         }
@@ -157,7 +157,7 @@ async fn agent_busy() {
     assert_eq!(rig.fake.calls().len(), 1);
     assert!(rig.seen.iter().any(|e| matches!(
         &e.kind,
-        LegEventKind::OriginateResult { outcome: OriginateOutcome::Failed { reason: Some(5), message: Some(m) } } if m.contains("busy")
+        LegEventKind::OriginateResult { outcome: OriginateOutcome::Failed { failure: hookflash_provider::OriginateFailure::Busy, message: Some(m) } } if m.contains("busy")
     )));
     assert_eq!(rig.hung_up(&agent), Some((17, HangupSide::Remote)));
     let record = rig.record(call_id);
@@ -199,7 +199,7 @@ async fn customer_busy() {
     let sids = rig.leg_sids();
     let (agent, customer) = (&sids[0], &sids[1]);
     assert!(rig.seen.iter().any(|e| e.leg.as_str() == customer
-        && matches!(&e.kind, LegEventKind::DialResult { status: DialStatus::Busy, caller: Some(c) } if c.as_str() == agent)));
+        && matches!(&e.kind, LegEventKind::DialResult { status: DialOutcome::Busy, caller: Some(c) } if c.as_str() == agent)));
     assert_eq!(rig.hung_up(customer), Some((17, HangupSide::Remote)));
     assert_eq!(rig.hung_up(agent), Some((16, HangupSide::Local)));
     let record = rig.record(call_id);
@@ -219,7 +219,7 @@ async fn customer_no_answer() {
         && matches!(
             &e.kind,
             LegEventKind::DialResult {
-                status: DialStatus::NoAnswer,
+                status: DialOutcome::NoAnswer,
                 ..
             }
         )));
@@ -241,7 +241,7 @@ async fn customer_unreachable_keeps_the_sip_cause() {
     assert!(rig.seen.iter().any(|e| matches!(
         &e.kind,
         LegEventKind::DialResult {
-            status: DialStatus::InvalidArgs,
+            status: DialOutcome::InvalidArgs,
             ..
         }
     )));
@@ -271,7 +271,7 @@ async fn blind_transfer_redirects_the_customer() {
             matches!(
                 &e.kind,
                 LegEventKind::DialResult {
-                    status: DialStatus::Answer,
+                    status: DialOutcome::Answer,
                     ..
                 }
             ) && e.leg.as_str() != customer
@@ -733,7 +733,7 @@ async fn conference_customer_busy_ends_the_agent_leg() {
             matches!(
                 &e.kind,
                 LegEventKind::DialResult {
-                    status: DialStatus::Busy,
+                    status: DialOutcome::Busy,
                     ..
                 }
             )

@@ -177,7 +177,7 @@ impl Rig {
                 matches!(
                     &e.kind,
                     LegEventKind::DialResult {
-                        status: hookflash_provider::DialStatus::Answer,
+                        status: hookflash_provider::DialOutcome::Answer,
                         ..
                     }
                 )
