@@ -30,6 +30,7 @@ mod api_keys;
 mod batch;
 mod call_write;
 mod calls;
+mod calls_open;
 mod campaigns;
 mod cdr;
 mod contacts;
@@ -56,6 +57,7 @@ pub use calls::{
     CallCursor, CallDetail, CallFilter, CallRow, CallStats, Calls, EventRow, LegRow, MAX_PAGE,
     Page, StatsQuery,
 };
+pub use calls_open::OpenCall;
 pub use campaigns::{
     CallerIdStrategy, Campaign, CampaignMode, CampaignStatus, Campaigns, NewCampaign,
 };
@@ -68,7 +70,7 @@ pub use error::StoreError;
 pub use hookflash_provider::{CallId, TenantId};
 pub use media::{NewRecording, Recording, Recordings, Sound, Sounds};
 pub use migrate::{MigrationProgress, MigrationState, MigrationStatusKind};
-pub use notify::Notification;
+pub use notify::{ListenItem, Notification};
 pub use tenants::{Tenant, Tenants};
 pub use users::{NewUser, User, UserRole, Users};
 pub use users_admin::one_time_password;

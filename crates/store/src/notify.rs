@@ -5,6 +5,18 @@ use sqlx::postgres::PgListener;
 use crate::db::{Db, Store};
 use crate::error::StoreError;
 
+/// What [`Store::listen_with_gaps`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListenItem {
+    /// A notification.
+    Notification(Notification),
+    /// The LISTEN connection was lost and is listening again: notifications sent in between
+    /// are lost (PostgreSQL does not queue them), so whoever relays them must tell its
+    /// consumers to re-read the store.
+    Reconnected,
+}
+
 /// A message received on a PostgreSQL channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -59,5 +71,73 @@ impl Store {
                 .map_err(StoreError::from)
             })
             .boxed())
+    }
+
+    /// Like [`Store::listen`], and says when notifications may have been lost: once the
+    /// connection dropped and listens again, the stream yields [`ListenItem::Reconnected`]
+    /// before anything received after the gap. A failed reconnect is an error item; polling
+    /// again retries.
+    ///
+    /// # Errors
+    /// [`StoreError::PostgresOnly`] on SQLite; the database's error.
+    pub async fn listen_with_gaps(
+        &self,
+        channels: &[&str],
+    ) -> Result<BoxStream<'static, Result<ListenItem, StoreError>>, StoreError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Err(StoreError::PostgresOnly("LISTEN"));
+        };
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen_all(channels.iter().copied()).await?;
+        let state = Gaps {
+            listener,
+            pending: None,
+            lost: false,
+        };
+        Ok(futures::stream::unfold(state, |mut st| async move {
+            let item = st.next().await;
+            Some((item, st))
+        })
+        .boxed())
+    }
+}
+
+/// The state of [`Store::listen_with_gaps`]'s stream.
+struct Gaps {
+    listener: PgListener,
+    /// A notification that arrived after a gap, delivered after `Reconnected`.
+    pending: Option<Notification>,
+    /// An error left the connection down; sqlx reconnects silently on the next receive.
+    lost: bool,
+}
+
+impl Gaps {
+    async fn next(&mut self) -> Result<ListenItem, StoreError> {
+        if let Some(n) = self.pending.take() {
+            return Ok(ListenItem::Notification(n));
+        }
+        match self.listener.try_recv().await {
+            Ok(Some(n)) => {
+                let n = Notification {
+                    channel: n.channel().to_owned(),
+                    payload: n.payload().to_owned(),
+                };
+                if std::mem::take(&mut self.lost) {
+                    self.pending = Some(n);
+                    Ok(ListenItem::Reconnected)
+                } else {
+                    Ok(ListenItem::Notification(n))
+                }
+            }
+            // sqlx re-established the connection (and its LISTENs) before saying so.
+            Ok(None) => {
+                self.lost = false;
+                Ok(ListenItem::Reconnected)
+            }
+            Err(e) => {
+                self.lost = true;
+                Err(StoreError::from(e))
+            }
+        }
     }
 }
