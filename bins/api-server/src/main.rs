@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use hookflash_api::bus::{EventBus, PgPublisher, Publisher, spawn_pg_relay};
 use hookflash_api::listener::{Listener, ListenerConfig};
+use hookflash_api::model::NumberReading;
 use hookflash_api::{
     AppState, Config, ServeConfig, Settings, ensure_default_tenant_and_admin, router, serve,
 };
@@ -90,7 +91,11 @@ async fn main() -> Result<()> {
         sources.extend(connected.twilio);
         (sources, Publisher::Local(bus.clone()), None)
     };
-    let listener = Listener::start(store.clone(), sources, publisher, ListenerConfig::default());
+    let listener_config = ListenerConfig {
+        numbers: NumberReading::new(config.default_region.clone(), config.phone_validation),
+        ..ListenerConfig::default()
+    };
+    let listener = Listener::start(store.clone(), sources, publisher, listener_config);
 
     let state = AppState::new(
         store.clone(),

@@ -17,6 +17,7 @@ use clap::Parser;
 use hookflash_api::Config;
 use hookflash_api::bus::{PgPublisher, Publisher};
 use hookflash_api::listener::{Listener, ListenerConfig};
+use hookflash_api::model::NumberReading;
 use hookflash_event_listener::{HealthState, connect_providers, health_router};
 use hookflash_store::{Dialect, Store};
 
@@ -76,7 +77,10 @@ async fn main() -> Result<()> {
         store.clone(),
         connected.asterisk,
         publisher,
-        ListenerConfig::default(),
+        ListenerConfig {
+            numbers: NumberReading::new(config.default_region.clone(), config.phone_validation),
+            ..ListenerConfig::default()
+        },
     );
     let app = health_router(HealthState::of(store.clone(), &listener));
     let tcp = tokio::net::TcpListener::bind(cli.listen)

@@ -47,7 +47,9 @@ mod router;
 mod routes;
 mod serve;
 mod state;
+mod views;
 mod ws;
+mod ws_messages;
 
 pub use auth::{
     ACCESS_TTL, Caller, Claims, JwtKeys, REFRESH_TTL, Role, TokenPair, authenticate_token,
@@ -81,6 +83,8 @@ pub mod model {
     pub use crate::routes::servers::ServerView;
     pub use crate::routes::stats::{LiveStats, RangeStats, StatsParams, StatsView};
     pub use crate::routes::transfers::{CreateTransfer, TransferKindSel, TransferView};
+    pub use crate::views::{CallParkView, CallRecordingView, CallTransferView, NumberReading};
+    pub use crate::ws_messages::{OfferContact, WsMessage};
     pub use crate::routes::users::{
         CreateUserBody, CreatedUser, MIN_PASSWORD_LEN, UpdateUserBody, UserView,
     };

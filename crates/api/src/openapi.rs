@@ -26,6 +26,7 @@ use crate::ws;
         ws::ws_handler,
         health::healthz, health::readyz, health::metrics,
     ),
+    components(schemas(crate::ws_messages::WsMessage)),
     modifiers(&Security, &CommonResponses),
     tags(
         (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"), (name = "users"),

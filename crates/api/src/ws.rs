@@ -35,6 +35,8 @@ use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::ApiQuery;
 use crate::routes::scope::{channel_of_endpoint, my_agent};
 use crate::state::AppState;
+use crate::views::NumberReading;
+use crate::ws_messages::{CallDeltas, WsMessage, call_message};
 
 /// Close code for a client that cannot keep up (application range, "try again later" meaning).
 pub const CLOSE_TOO_SLOW: u16 = 4008;
@@ -96,6 +98,8 @@ struct Client {
     caller: Caller,
     agent: Option<Agent>,
     offered: HashSet<CallId>,
+    /// What this client was last sent about each call (updates carry only the changes).
+    deltas: CallDeltas,
 }
 
 enum Step {
@@ -110,6 +114,7 @@ impl Client {
             caller,
             agent,
             offered: HashSet::new(),
+            deltas: CallDeltas::default(),
         }
     }
 
@@ -178,10 +183,23 @@ impl Client {
             return Vec::new();
         }
         let mut out = Vec::new();
-        if let BusMessage::AgentState { agent_id, .. } = msg {
+        if let BusMessage::AgentState {
+            agent_id,
+            state,
+            pause_reason,
+            at,
+            ..
+        } = msg
+        {
             let mine = self.agent.as_ref().is_some_and(|a| a.id == *agent_id);
             if !self.own_only() || mine {
-                out.push(serde_json::to_value(msg).unwrap_or_default());
+                let m = WsMessage::AgentState {
+                    agent_id: agent_id.to_string(),
+                    state: state.clone(),
+                    pause_reason: pause_reason.clone(),
+                    at: *at,
+                };
+                out.push(serde_json::to_value(m).unwrap_or_default());
             }
             return out;
         }
@@ -217,12 +235,15 @@ impl Client {
                 "type": "offer",
                 "call_id": id.to_string(),
                 "caller_number": record.from,
-                "called_number": record.to,
+                "called_number": called_number(&self.state, record),
                 "contact": contact,
             }));
         }
         if !self.own_only() || self.is_mine(record) {
-            out.push(serde_json::to_value(msg).unwrap_or_default());
+            let tenant = self.caller.tenant;
+            if let Some(m) = call_message(&self.state, &mut self.deltas, tenant, record).await {
+                out.push(serde_json::to_value(m).unwrap_or_default());
+            }
         }
         out
     }
@@ -285,6 +306,14 @@ impl Client {
             let _ = tokio::time::timeout(Duration::from_secs(1), tx.send(close)).await;
         }
     }
+}
+
+/// The number an inbound call dialled, in E.164 as the call's `to_number` shows it.
+fn called_number(state: &AppState, record: &CallRecord) -> Option<String> {
+    let settings = state.settings();
+    let numbers = NumberReading::new(settings.default_region.clone(), settings.phone_validation);
+    let to = record.to.as_deref()?;
+    numbers.e164(to).or_else(|| Some(to.to_owned()))
 }
 
 type Tx = futures::stream::SplitSink<WebSocket, Message>;

@@ -42,6 +42,7 @@ use tracing::Instrument;
 
 use crate::bus::{BusMessage, Publisher};
 use crate::error::Result;
+use crate::views::NumberReading;
 
 pub use metrics::ListenerMetrics;
 
@@ -76,6 +77,8 @@ pub struct ListenerConfig {
     pub tracker: TrackerConfig,
     /// The batch writer's settings.
     pub batch: BatchConfig,
+    /// How PBX numbers are read into E.164 (inbound `to_number` and `did`).
+    pub numbers: NumberReading,
 }
 
 /// The live status of one source.
@@ -142,6 +145,7 @@ impl Listener {
                 resolver: Arc::clone(&resolver),
                 metrics: metrics.clone(),
                 status,
+                numbers: config.numbers.clone(),
             };
             let span = tracing::info_span!("listener", server = %source.name);
             tasks.push(tokio::spawn(
@@ -212,6 +216,7 @@ struct Worker {
     resolver: Arc<TenantResolver>,
     metrics: ListenerMetrics,
     status: Arc<SourceStatus>,
+    numbers: NumberReading,
 }
 
 fn until(deadline: Option<DateTime<Utc>>) -> Duration {
@@ -362,6 +367,7 @@ impl Worker {
             };
             self.metrics.updates.inc();
             let mut write = CallWrite::from_update(&update, tenant, self.protocol);
+            self.numbers.read_inbound(&mut write.call);
             // Calls the API did not place (inbound) are attributed to the agent who took them.
             if update.record.direction == Direction::Inbound
                 && let Some(channel) = &update.record.agent_channel
