@@ -72,7 +72,40 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+
+    /// Concurrent callers on tokio's paused clock: each gets its own slot, one interval
+    /// apart, measured on the same virtual clock the pacer sleeps on (no second clock, so
+    /// nothing to race on a loaded machine).
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_are_spaced_one_interval_apart_on_the_paused_clock() {
+        let pacer = Arc::new(Pacer::new(5.0));
+        let t0 = Instant::now();
+        let callers: Vec<_> = (0..4)
+            .map(|_| {
+                let pacer = Arc::clone(&pacer);
+                tokio::spawn(async move {
+                    pacer.acquire().await;
+                    Instant::now() - t0
+                })
+            })
+            .collect();
+        let mut at = Vec::new();
+        for caller in callers {
+            at.push(caller.await.unwrap());
+        }
+        at.sort();
+        let ms = Duration::from_millis;
+        assert_eq!(at, [ms(0), ms(200), ms(400), ms(600)]);
+        // A later caller after an idle spell goes at once, then the interval applies again.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let t1 = Instant::now();
+        pacer.acquire().await;
+        pacer.acquire().await;
+        assert_eq!(Instant::now() - t1, ms(200));
+    }
 
     #[test]
     fn one_per_second_queues_back_to_back_requests() {
