@@ -113,3 +113,75 @@ async fn starts_with_the_pbx_down_reports_it_and_connects_when_it_comes_up() {
     assert!(mock.connections() >= 1);
     assert!(server.terminate(), "clean exit");
 }
+
+/// Two `[[twilio]]` accounts: the binary starts (merging a webhook router per account
+/// panicked) and a signed callback is handled by the account its AccountSid names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_twilio_accounts_start_and_callbacks_route_by_account_sid() {
+    const FIRST: (&str, &str) = (
+        "AC00000000000000000000000000000001",
+        "first-token-0123456789",
+    );
+    const SECOND: (&str, &str) = (
+        "AC00000000000000000000000000000002",
+        "second-token-0123456789",
+    );
+    let dir = temp_dir("two-twilio");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let closed = free_port();
+    let mut text = format!(
+        "listen = \"{listen}\"\ndatabase_url = \"sqlite://{}/api.db?mode=rwc\"\n",
+        dir.display()
+    );
+    for (i, (sid, token)) in [FIRST, SECOND].into_iter().enumerate() {
+        text.push_str(&format!(
+            "\n[[twilio]]\nname = \"tw{i}\"\naccount_sid = \"{sid}\"\nauth_token = \"{token}\"\n\
+             base_url = \"http://127.0.0.1:{closed}\"\n"
+        ));
+    }
+    let config = dir.join("hookflash.toml");
+    std::fs::write(&config, text).unwrap();
+    let base = format!("http://{listen}");
+    let mut server = Proc::spawn(
+        "api-server",
+        &api_server_bin(),
+        &["--config", config.to_str().unwrap()],
+        &[(
+            "HOOKFLASH_ADMIN_PASSWORD",
+            "two-twilio-admin-password-1".to_owned(),
+        )],
+        &dir,
+    );
+    let http = reqwest::Client::new();
+    wait_healthy(&http, &format!("{base}/healthz"), &mut server).await;
+
+    let path = format!("/twilio/status/{}?leg=agent", uuid::Uuid::new_v4());
+    let params: Vec<(String, String)> = [
+        ("AccountSid", SECOND.0),
+        ("CallSid", "CA0000000000000000000000000000aaaa"),
+        ("CallStatus", "ringing"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let body: String = params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let url = format!("{base}{path}");
+    let post = |signature: String| {
+        http.post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(hookflash_twilio::SIGNATURE_HEADER, signature)
+            .body(body.clone())
+            .send()
+    };
+    // Claims the second account, signed with the first's token: refused.
+    let wrong = hookflash_twilio::compute_signature(FIRST.1, &url, &params);
+    assert_eq!(post(wrong).await.unwrap().status(), 403);
+    // Signed by the second account: accepted (a call it did not place: acknowledged, ignored).
+    let right = hookflash_twilio::compute_signature(SECOND.1, &url, &params);
+    assert_eq!(post(right).await.unwrap().status(), 204);
+    assert!(server.terminate(), "clean exit");
+}
