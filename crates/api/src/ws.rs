@@ -5,6 +5,9 @@
 //! own tenant; an agent only those about their own calls and their own state. An agent also
 //! gets `offer` when an inbound call rings their endpoint, then `answered` or `withdrawn`.
 //!
+//! `{"type":"resync","reason":...}`: messages may have been missed (the api-server's bus relay
+//! lost its PostgreSQL LISTEN connection and listens again); read the calls shown again.
+//!
 //! Heartbeats: a `{"type":"heartbeat"}` text frame and a WebSocket ping every interval.
 //! A client that falls behind the bus (it missed messages) or whose socket does not take a
 //! frame within [`SEND_TIMEOUT`] is closed with code [`CLOSE_TOO_SLOW`]; nothing is buffered
@@ -183,6 +186,11 @@ impl Client {
             return Vec::new();
         }
         let mut out = Vec::new();
+        if let BusMessage::Resync { reason, .. } = msg {
+            // Messages may have been missed: the client re-reads its calls from the API.
+            out.push(serde_json::json!({"type": "resync", "reason": reason}));
+            return out;
+        }
         if let BusMessage::AgentState {
             agent_id,
             state,

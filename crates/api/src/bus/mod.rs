@@ -9,6 +9,10 @@
 //!   republishes into the local bus, and forwards the agent-state changes made on this node
 //!   to the other nodes.
 //!
+//! When the relay's LISTEN connection dropped (a PostgreSQL restart), the notifications sent
+//! meanwhile are lost: once it listens again it publishes [`BusMessage::Resync`] for every
+//! tenant, and the WebSocket hub tells its clients to re-read their calls from the API.
+//!
 //! A NOTIFY payload is limited to 8000 bytes: a call message crosses processes without its
 //! timeline (and, if still too large, without its legs); the full call is in the store.
 
@@ -64,6 +68,14 @@ pub enum BusMessage {
         /// When.
         at: DateTime<Utc>,
     },
+    /// Messages may have been missed (the cross-process relay lost its LISTEN connection and
+    /// listens again): what a client shows must be read again from the API.
+    Resync {
+        /// The tenant told.
+        tenant: TenantId,
+        /// Why, for logs and clients.
+        reason: String,
+    },
 }
 
 impl BusMessage {
@@ -73,7 +85,8 @@ impl BusMessage {
             Self::CallCreated { tenant, .. }
             | Self::CallUpdated { tenant, .. }
             | Self::CallEnded { tenant, .. }
-            | Self::AgentState { tenant, .. } => *tenant,
+            | Self::AgentState { tenant, .. }
+            | Self::Resync { tenant, .. } => *tenant,
         }
     }
 
@@ -83,7 +96,7 @@ impl BusMessage {
             Self::CallCreated { record, .. }
             | Self::CallUpdated { record, .. }
             | Self::CallEnded { record, .. } => Some(record),
-            Self::AgentState { .. } => None,
+            Self::AgentState { .. } | Self::Resync { .. } => None,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use hookflash_store::Store;
+use hookflash_store::{ListenItem, Store};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -53,7 +53,7 @@ fn encode(node: Uuid, msg: &BusMessage) -> Option<String> {
                     record.legs.clear();
                 }
             }
-            BusMessage::AgentState { .. } => return None,
+            BusMessage::AgentState { .. } | BusMessage::Resync { .. } => return None,
         }
     }
     None
@@ -166,7 +166,8 @@ impl Relayed {
 /// handlers are sent to the other nodes. Runs until aborted.
 ///
 /// Notifications sent while the LISTEN connection is down are lost (PostgreSQL does not
-/// queue them); the store stays the record.
+/// queue them); the store stays the record: once listening again, the relay publishes
+/// [`BusMessage::Resync`] for every tenant so clients re-read it.
 ///
 /// # Errors
 /// [`ApiError::Config`] when the store is not PostgreSQL.
@@ -202,8 +203,9 @@ pub fn spawn_pg_relay(store: Store, bus: EventBus, node: Uuid) -> Result<JoinHan
         }
     };
     let listen = async move {
+        let mut first = true;
         loop {
-            let mut stream = match store.listen(&[NOTIFY_CHANNEL]).await {
+            let mut stream = match store.listen_with_gaps(&[NOTIFY_CHANNEL]).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(error = %e, "LISTEN failed; retrying");
@@ -211,11 +213,20 @@ pub fn spawn_pg_relay(store: Store, bus: EventBus, node: Uuid) -> Result<JoinHan
                     continue;
                 }
             };
+            if !std::mem::take(&mut first) {
+                resync(&store, &bus, "the bus relay listens again after an error").await;
+            }
             while let Some(item) = stream.next().await {
                 let n = match item {
-                    Ok(n) => n,
+                    Ok(ListenItem::Notification(n)) => n,
+                    Ok(ListenItem::Reconnected) => {
+                        resync(&store, &bus, "the bus relay lost its LISTEN connection").await;
+                        continue;
+                    }
+                    Ok(_) => continue,
                     Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN connection error");
+                        tracing::warn!(error = %e, "LISTEN connection error; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                         continue;
                     }
                 };
@@ -243,6 +254,29 @@ pub fn spawn_pg_relay(store: Store, bus: EventBus, node: Uuid) -> Result<JoinHan
     Ok(tokio::spawn(async move {
         tokio::join!(forward, listen);
     }))
+}
+
+/// Tells every tenant's clients that messages may have been missed.
+async fn resync(store: &Store, bus: &EventBus, reason: &str) {
+    tracing::warn!(%reason, "bus messages may have been missed: clients are told to resync");
+    // Listing tenants may fail while the database is still coming back: retry a few times.
+    for attempt in 0..30u32 {
+        match store.tenants().list().await {
+            Ok(tenants) => {
+                for t in tenants {
+                    bus.publish(BusMessage::Resync {
+                        tenant: t.tenant_id(),
+                        reason: reason.to_owned(),
+                    });
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "listing tenants for a resync failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

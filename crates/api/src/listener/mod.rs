@@ -3,9 +3,16 @@
 //! [`Listener::start`] runs one task per [`Source`] (a configured PBX connection), each with its
 //! own [`Tracker`], all writing through one [`BatchWriter`]:
 //!
+//! - The subscription is [`CallProvider::pipeline_events`]: lossless where the provider can
+//!   hold its source back (AMI stops reading its socket while the pipeline is behind).
 //! - `ProviderEvent::Leg` → [`Tracker::apply`]; `Resynced { legs }` (after every reconnect) →
 //!   [`Tracker::merge_snapshot`]; `Lagged` → a fresh [`CallProvider::snapshot`] merged the same
 //!   way; [`Tracker::expire`] runs whenever [`Tracker::poll_timeout`] has passed.
+//! - Reconcile (`reconcile`): when a source's task starts and before every `Resynced` merge,
+//!   the calls the store holds open on that server and the tracker does not know are adopted
+//!   from what the store knows, then the PBX's live legs are merged: calls whose legs are gone
+//!   are closed by the tracker as `ended while disconnected` (a killed listener, a dropped
+//!   link, an Originate whose events nobody read leave nothing open).
 //! - Every [`CallUpdate`] is written (call, legs, timeline) and then published on the bus with
 //!   its tenant. An `ended` update is flushed to the database before it is published, so a
 //!   client that sees `call_ended` and reads the call gets the final row.
@@ -24,9 +31,10 @@
 
 mod cdr;
 mod metrics;
+mod reconcile;
 mod tenants;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -34,7 +42,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use hookflash_calls::{CallUpdate, Direction, Tracker, TrackerConfig, UpdateKind};
-use hookflash_provider::{CallProvider, ProviderEvent};
+use hookflash_provider::{CallId, CallProvider, LegSnapshot, ProviderEvent};
 use hookflash_store::{BatchConfig, BatchWriter, CallWrite, Store};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -144,6 +152,7 @@ impl Listener {
                 publisher: publisher.clone(),
                 resolver: Arc::clone(&resolver),
                 metrics: metrics.clone(),
+                adopted: HashMap::new(),
                 status,
                 numbers: config.numbers.clone(),
             };
@@ -215,6 +224,8 @@ struct Worker {
     publisher: Publisher,
     resolver: Arc<TenantResolver>,
     metrics: ListenerMetrics,
+    /// Calls adopted from the store by reconcile, with the version their writes start above.
+    adopted: HashMap<CallId, i64>,
     status: Arc<SourceStatus>,
     numbers: NumberReading,
 }
@@ -229,10 +240,12 @@ fn until(deadline: Option<DateTime<Utc>>) -> Duration {
 
 impl Worker {
     async fn run(mut self, source: Source, mut stop: watch::Receiver<bool>) {
-        let mut events = source.provider.events();
+        let mut events = source.provider.pipeline_events();
         let mut cdrs = source.cdr_events;
         let name = source.name;
         tracing::info!(server = %name, protocol = self.protocol, "listening for call events");
+        let first = self.reconcile(&name, &*source.provider, None).await;
+        self.process(first).await;
         loop {
             let wait = until(self.tracker.poll_timeout());
             let updates = tokio::select! {
@@ -312,7 +325,7 @@ impl Worker {
                 tracing::info!(server = %name, legs = legs.len(), "PBX link back; merging its live legs");
                 self.status.connected.store(true, Ordering::Relaxed);
                 self.metrics.resyncs.inc();
-                self.tracker.merge_snapshot(&legs, now)
+                self.reconcile(name, provider, Some(legs)).await
             }
             ProviderEvent::Lagged { missed } => {
                 tracing::warn!(server = %name, missed, "the pipeline fell behind; resyncing");
@@ -367,6 +380,12 @@ impl Worker {
             };
             self.metrics.updates.inc();
             let mut write = CallWrite::from_update(&update, tenant, self.protocol);
+            if let Some(base) = self.adopted.get(&update.call_id) {
+                write.call.version = write.call.version.saturating_add(*base);
+                if update.kind == UpdateKind::Ended {
+                    self.adopted.remove(&update.call_id);
+                }
+            }
             self.numbers.read_inbound(&mut write.call);
             // Calls the API did not place (inbound) are attributed to the agent who took them.
             if update.record.direction == Direction::Inbound
@@ -398,6 +417,51 @@ impl Worker {
                 tracing::warn!(error = %e, "could not publish a call update");
             }
         }
+    }
+
+    /// Adopts the store's open calls of this server the tracker does not know, then merges
+    /// the PBX's live legs (`legs`, or a fresh snapshot): see the `reconcile` module.
+    async fn reconcile(
+        &mut self,
+        name: &str,
+        provider: &dyn CallProvider,
+        legs: Option<Vec<LegSnapshot>>,
+    ) -> Vec<CallUpdate> {
+        let now = Utc::now();
+        let open = self
+            .store
+            .calls()
+            .open_on(self.protocol, name, reconcile::MAX_ADOPTED)
+            .await;
+        let mut out = match open {
+            Ok(open) => {
+                let (updates, bases) = reconcile::adopt(&mut self.tracker, &open, now);
+                if !bases.is_empty() {
+                    tracing::info!(server = %name, adopted = bases.len(), "open calls adopted from the store");
+                }
+                self.adopted.extend(bases);
+                updates
+            }
+            Err(e) => {
+                self.metrics.write_errors.inc();
+                tracing::error!(server = %name, error = %e, "could not read the open calls to reconcile");
+                Vec::new()
+            }
+        };
+        let legs = match legs {
+            Some(legs) => Some(legs),
+            None => match provider.snapshot().await {
+                Ok(legs) => Some(legs),
+                Err(e) => {
+                    tracing::warn!(server = %name, error = %e, "cannot list the live legs; open calls are reconciled at the next resync");
+                    None
+                }
+            },
+        };
+        if let Some(legs) = legs {
+            out.extend(self.tracker.merge_snapshot(&legs, now));
+        }
+        out
     }
 
     async fn on_cdr(&mut self, msg: &hookflash_ami::Message) {
