@@ -160,7 +160,10 @@ async fn connect_asterisk(
                         .context("TLS configuration")?,
                 );
             }
-            let ami_config = hookflash_asterisk::AmiProviderConfig::new(ami);
+            let mut ami_config = hookflash_asterisk::AmiProviderConfig::new(ami);
+            if let Some(context) = &server.transfer_context {
+                ami_config.transfer_context = context.clone();
+            }
             let provider = hookflash_asterisk::AmiProvider::connect(ami_config)
                 .await
                 .with_context(|| {
@@ -189,7 +192,12 @@ async fn connect_asterisk(
             let app = server.app.clone().unwrap_or_else(|| "hookflash".to_owned());
             let provider = hookflash_asterisk::AriProvider::connect(
                 client.clone(),
-                hookflash_asterisk::AriProviderConfig::new(app),
+                match &server.transfer_context {
+                    Some(context) => {
+                        hookflash_asterisk::AriProviderConfig::new(app).transfer_context(context)
+                    }
+                    None => hookflash_asterisk::AriProviderConfig::new(app),
+                },
             )
             .await
             .with_context(|| {

@@ -15,6 +15,8 @@
 //! secret_env = "PBX1_SECRET" # default: HOOKFLASH_SERVER_PBX1_SECRET
 //! dial_format = "digits"     # how the customer number is dialled: "e164" (+15551204005),
 //!                            # "digits" (15551204005, the default), "national" (5551204005)
+//! transfer_context = "hookflash-transfer" # where transfer destinations are looked up (the
+//!                            # default); requests never choose it
 //!
 //! [[twilio]]
 //! name = "twilio-main"
@@ -118,6 +120,11 @@ pub struct AsteriskServer {
     /// The form of the customer number handed to the server (default `digits`).
     #[serde(default)]
     pub dial_format: DialFormat,
+    /// The dialplan context transfer destinations are looked up in (default
+    /// `hookflash-transfer`). Configuration only: a transfer request cannot name a context, so
+    /// an agent cannot send a customer into any other part of the dialplan.
+    #[serde(default)]
+    pub transfer_context: Option<String>,
 }
 
 impl AsteriskServer {
@@ -342,6 +349,17 @@ impl Config {
                     s.name
                 )));
             }
+            if let Some(c) = &s.transfer_context
+                && (c.is_empty()
+                    || !c
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)))
+            {
+                return Err(ApiError::Config(format!(
+                    "asterisk server {}: transfer_context {c:?} is not a dialplan context name",
+                    s.name
+                )));
+            }
         }
         // Twilio's callbacks are routed by AccountSid: one entry per account.
         let mut sids = HashSet::new();
@@ -390,6 +408,7 @@ mod tests {
             username = "ari"
             secret_env = "MY_ARI"
             dial_format = "national"
+            transfer_context = "sales-transfer"
             [[twilio]]
             name = "tw"
             account_sid = "AC123"
@@ -400,6 +419,14 @@ mod tests {
         assert_eq!(c.asterisk[1].port(), 8088);
         assert_eq!(c.asterisk[0].dial_format, DialFormat::Digits);
         assert_eq!(c.asterisk[1].dial_format, DialFormat::National);
+        assert_eq!(c.asterisk[0].transfer_context, None);
+        assert_eq!(
+            c.asterisk[1].transfer_context.as_deref(),
+            Some("sales-transfer")
+        );
+        let mut bad = c.clone();
+        bad.asterisk[1].transfer_context = Some("x,1)".into());
+        assert!(bad.validate().is_err());
         assert_eq!(c.phone_validation, PhoneValidation::Valid);
         let env = |k: &str| match k {
             "HOOKFLASH_SERVER_PBX_1_SECRET" => Some("s1".to_owned()),

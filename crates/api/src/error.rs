@@ -196,6 +196,8 @@ impl IntoResponse for ApiError {
         }
         let field = match &self {
             Self::Validation { field, .. } => Some(field.clone()),
+            // A provider's refusal of one field (a transfer destination the dialplan lacks).
+            Self::Provider(ProviderError::InvalidRequest { field, .. }) => Some(field.clone()),
             _ => None,
         };
         let body = ErrorBody {

@@ -19,10 +19,10 @@
 //! | `originate` | `Originate` (`Async: true`) of the agent's endpoint into `hookflash-outbound` (`Exten` = the customer's number, `Timeout` = the agent's ring time in ms, `CallerID`), with `Variable: HOOKFLASH_CALL_ID=<call id>`, `DIAL_TIMEOUT=<customer ring s>` when not the dialplan's 30 s, `HOOKFLASH_TRUNK` when configured, then the request's variables. Returns once queued; the outcome (including a refusal) arrives as an `originate_result` event. With `record`, `MixMonitor` starts when the agent answers. |
 //! | `hangup` | `Hangup` with `Cause` |
 //! | `answer` | unsupported: AMI has no Answer action |
-//! | `blind_transfer` | `BlindTransfer` of the transferer (its bridge peer goes to the extension), or `Redirect` of the leg when no transferer is given |
+//! | `blind_transfer` | `BlindTransfer` of the transferer (its bridge peer goes to the extension), or `Redirect` of the leg when no transferer is given; the context is always the configured `transfer_context` (requests carry none), and a destination that is not an extension there (`Getvar` of `DIALPLAN_EXISTS` first) is refused before anything moves (Asterisk would answer Success and drop the customer) |
 //! | attended transfer | `Atxfer` on the transferer (queues the `features.conf` atxfer code); complete = `Hangup` of the transferer (Asterisk then joins the parties); cancel = `Hangup` of the consultation `Local/...;1` leg (the transferer returns to the transferee) |
 //! | `park` | `Park` (with `TimeoutChannel` = the parker); [`AmiProvider::pickup_parked`] originates an agent into the parking slot |
-//! | `hold` / `unhold` | emulated, AMI has no hold: `Redirect` with `ExtraChannel` moves the held leg to `hookflash-hold` (music on hold) and its peer to `hookflash-hold-wait` (silence); `unhold` joins them again with the `Bridge` action. The held leg's `MusicOnHoldStart`/`Stop` become `held`/`unheld`. The two contexts are in `examples/asterisk/extensions.conf`, or installed at run time by [`AmiProvider::install_hold_dialplan`]. |
+//! | `hold` / `unhold` | emulated, AMI has no hold: `Redirect` with `ExtraChannel` moves the held leg to `hookflash-hold` (music on hold) and its peer to `hookflash-hold-wait` (silence); `unhold` joins them again with the `Bridge` action. The held leg's `MusicOnHoldStart`/`Stop` become `held`/`unheld`. The two contexts are shipped in `examples/asterisk/extensions_hookflash.conf` (the test peer installs it); the provider checks at connect (and after each reconnect) that they exist, with `Getvar` of `DIALPLAN_EXISTS`, and otherwise declares hold unsupported and refuses it ([`AmiProvider::hold_gap`] says why) instead of sending a channel to a missing extension. |
 //! | `mute` / `unmute` | `MuteAudio` (`in`/`out`/`all`); Asterisk emits no event, so the provider reports `muted`/`unmuted` itself once the action succeeded |
 //! | `send_dtmf` | `PlayDTMF` per digit (no event from Asterisk: the provider reports `dtmf` sent); [`AmiProvider::inject_dtmf`] plays digits as if the leg's party pressed them (`Receive: true`) |
 //! | recording | `MixMonitor` (`File: hookflash-<call id>.wav`, options `b`), `StopMixMonitor`, `MixMonitorMute` (both directions) to pause/resume; `MixMonitorStart`/`Stop` carry no file name, so the provider keeps the one it chose |
@@ -37,6 +37,7 @@
 
 mod ami;
 mod ari;
+mod dialplan;
 mod facts;
 mod fanout;
 

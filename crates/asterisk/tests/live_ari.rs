@@ -314,7 +314,6 @@ async fn live_ari_blind_transfer() {
             leg: customer,
             transferer: Some(agent),
             destination: "1002".to_owned(),
-            context: None,
         })
         .await
         .unwrap();
@@ -355,6 +354,80 @@ async fn live_ari_park() {
     assert_eq!(ended.disposition, Some(Disposition::Answered), "{ended:#?}");
 }
 
+/// A parked call with a timeout comes back to the agent who parked it, when the timeout
+/// expires: Asterisk dials the agent's endpoint (the parker is the agent, not the customer's
+/// own trunk), and the agent's phone answers with the customer still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_park_times_out_back_to_the_parker() {
+    let Some(host) = live_host("live_ari_park_times_out_back_to_the_parker") else {
+        return;
+    };
+    let _peer = PEER.lock().await;
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    // The customer never hangs up.
+    let id = live.originate("5554200610", Duration::from_secs(20)).await;
+    let r = live.until(&id, 20, |r| r.bridged).await;
+    let (agent, customer) = legs(&r);
+    let client = live.provider.client().clone();
+    // Channels that exist before the park (this call's, or another test's still hanging up)
+    // are not the return leg.
+    let before: Vec<String> = client
+        .channels()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    live.provider
+        .park(hookflash_provider::ParkRequest {
+            call_id: id,
+            leg: customer.clone(),
+            parker: Some(agent),
+            lot: None,
+            timeout: Some(Duration::from_secs(3)),
+        })
+        .await
+        .unwrap();
+    live.until(&id, 10, |r| r.park.is_some()).await;
+    // Within the timeout plus the agent phone's 1 s ring (and a margin): a new agent1001
+    // channel, answered, while the customer's leg is still up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let returned = loop {
+        let channels = client.channels().list().await.unwrap();
+        let customer_up = channels.iter().any(|c| c.id == customer.as_str());
+        assert!(customer_up, "the parked customer was lost: {channels:?}");
+        let back = channels.iter().find(|c| {
+            c.name.starts_with("PJSIP/agent1001-") && !before.contains(&c.id) && c.state == "Up"
+        });
+        if let Some(back) = back {
+            break back.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the parked call did not come back to agent1001: {channels:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    // The customer is in the return context's Dial of the parker, which agent1001 answered
+    // (GET /bridges lists only the application's bridges, not Dial's).
+    let parked = client.channels().get(customer.as_str()).await.unwrap();
+    assert_eq!(
+        parked.dialplan.context, "hookflash-park-return",
+        "{parked:?}"
+    );
+    assert_eq!(parked.dialplan.app_name, "Dial", "{parked:?}");
+    assert_eq!(parked.dialplan.app_data, "PJSIP/agent1001,30", "{parked:?}");
+    assert_eq!(parked.state, "Up", "{parked:?}");
+    live.provider.hangup(&customer, None).await.unwrap();
+    // The return leg goes with the customer (Dial's bridge); its hangup is only a safety net.
+    let _ = client
+        .channels()
+        .hangup(&returned.id, hookflash_ari::ChannelsHangupOptions::new())
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_ari_attended_transfer() {
     let Some(host) = live_host("live_ari_attended_transfer") else {
@@ -375,7 +448,6 @@ async fn live_ari_attended_transfer() {
             transferer: agent,
             transferee: Some(customer),
             destination: "1002".to_owned(),
-            context: None,
         })
         .await
         .unwrap();

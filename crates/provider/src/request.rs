@@ -67,10 +67,10 @@ pub struct BlindTransferRequest {
     pub leg: LegId,
     /// The leg that hands the call over (usually the agent's), when it matters to the provider.
     pub transferer: Option<LegId>,
-    /// An extension (`1002`), a number or an endpoint.
+    /// An extension (`1002`), a number or an endpoint. Where it is looked up (an Asterisk
+    /// dialplan context) is the provider's configuration, never the request's: a caller must not
+    /// be able to send a customer into any part of the dialplan.
     pub destination: String,
-    /// The dialplan context to find it in (Asterisk), when not the provider's default.
-    pub context: Option<String>,
 }
 
 /// Consult a destination while the customer waits, then hand the call over (or not).
@@ -82,10 +82,9 @@ pub struct AttendedTransferRequest {
     pub transferer: LegId,
     /// The customer's leg, who waits.
     pub transferee: Option<LegId>,
-    /// An extension, a number or an endpoint.
+    /// An extension, a number or an endpoint, looked up where the provider's configuration
+    /// says (see [`BlindTransferRequest::destination`]).
     pub destination: String,
-    /// The dialplan context to find it in (Asterisk), when not the provider's default.
-    pub context: Option<String>,
 }
 
 /// A provider's handle of an attended transfer in progress, to complete or cancel it.

@@ -23,6 +23,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+pub mod live;
+
 /// The fixtures directory (HOOKFLASH_FIXTURES_DIR, else the project copy).
 pub fn fixtures_dir() -> PathBuf {
     std::env::var("HOOKFLASH_FIXTURES_DIR")

@@ -26,6 +26,10 @@ pub enum TransferKindSel {
 }
 
 /// `POST /api/v1/transfers`.
+///
+/// There is no `context`: where a destination is looked up (the Asterisk dialplan context) is
+/// the server's configuration, so an agent cannot send a customer into any part of the
+/// dialplan; a body carrying one is refused (422 naming `context`).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTransfer {
@@ -33,11 +37,9 @@ pub struct CreateTransfer {
     pub call_id: String,
     /// Blind or attended.
     pub kind: TransferKindSel,
-    /// Where to: an extension or a number.
+    /// Where to: an extension of the server's transfer context (`1002`). One that does not
+    /// exist is refused (422 naming `destination`) and the customer stays with the agent.
     pub destination: String,
-    /// Dialplan context (Asterisk).
-    #[serde(default)]
-    pub context: Option<String>,
 }
 
 /// A transfer started.
@@ -92,9 +94,6 @@ pub(crate) async fn create_transfer(
     ApiJson(body): ApiJson<CreateTransfer>,
 ) -> Result<(StatusCode, Json<TransferView>)> {
     safe_token("destination", &body.destination, 80)?;
-    if let Some(c) = &body.context {
-        safe_token("context", c, 80)?;
-    }
     let row = load_call(&state, &caller, &body.call_id, own_only(&caller, &uri)).await?;
     if row.state == "ended" {
         return Err(ApiError::Conflict("the call has ended".to_owned()));
@@ -110,7 +109,6 @@ pub(crate) async fn create_transfer(
                     leg: leg(&row, PartySel::Customer)?,
                     transferer: leg(&row, PartySel::Agent).ok(),
                     destination: body.destination,
-                    context: body.context,
                 })
                 .await
                 .map_err(|e| provider_err(&entry, e))?;
@@ -124,7 +122,6 @@ pub(crate) async fn create_transfer(
                     transferer: leg(&row, PartySel::Agent)?,
                     transferee: leg(&row, PartySel::Customer).ok(),
                     destination: body.destination,
-                    context: body.context,
                 })
                 .await
                 .map_err(|e| provider_err(&entry, e))?;

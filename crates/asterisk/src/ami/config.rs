@@ -15,7 +15,8 @@ pub struct AmiProviderConfig {
     /// (`hookflash-outbound`).
     pub outbound_context: String,
     /// The context that blind and attended transfers dial extensions in
-    /// (`hookflash-transfer`).
+    /// (`hookflash-transfer`); requests never choose it, and a destination it lacks is refused
+    /// before anything moves.
     pub transfer_context: String,
     /// The context holding the parking lot's extensions, used to pick up parked calls
     /// (`parkedcalls`).

@@ -22,6 +22,7 @@ use crate::fanout::Fanout;
 use super::actions;
 use super::config::AmiProviderConfig;
 use super::translate::{AmiTranslator, OriginateKind, message_time};
+use crate::dialplan;
 
 const PROVIDER: &str = "asterisk-ami";
 
@@ -32,6 +33,9 @@ struct Inner {
     translator: Arc<Mutex<AmiTranslator>>,
     tx: Arc<Fanout>,
     sync: mpsc::Sender<oneshot::Sender<Result<(), ProviderError>>>,
+    /// Why hold is unavailable (a hold context missing from the dialplan), checked at connect
+    /// and after every reconnect; `None`: the dialplan has them.
+    hold_gap: Mutex<Option<String>>,
 }
 
 /// A [`CallProvider`] over the Asterisk Manager Interface.
@@ -92,12 +96,18 @@ impl AmiProvider {
         let hold_cap = config.ami.event_buffer.max(16);
         let translator = Arc::new(Mutex::new(AmiTranslator::new()));
         let (sync, sync_rx) = mpsc::channel(16);
+        let hold_gap = check_hold(&client, &config).await;
+        if let Some(gap) = &hold_gap {
+            tracing::warn!(%gap, "AMI hold unavailable");
+        }
+        let hold_gap = Mutex::new(hold_gap);
         let inner = Arc::new(Inner {
             client,
             config,
             translator: translator.clone(),
             tx: tx.clone(),
             sync,
+            hold_gap,
         });
         let task = Translation {
             stream,
@@ -121,6 +131,16 @@ impl AmiProvider {
         };
         self.inner.sync.send(reply).await.map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
+    }
+
+    /// Why hold is unavailable on this PBX (its dialplan lacks a hold context), as checked at
+    /// connect and after the last reconnect; `None` when hold works.
+    pub fn hold_gap(&self) -> Option<String> {
+        self.inner
+            .hold_gap
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The configuration this provider was built with.
@@ -278,40 +298,6 @@ impl AmiProvider {
             .await
     }
 
-    /// Installs the two small contexts the hold emulation uses (`hold_context`: music on hold;
-    /// `hold_wait_context`: the other party waits), through the CLI's `dialplan add extension`
-    /// (in memory, until the next dialplan reload). Not needed when the dialplan has them, as
-    /// `examples/asterisk/extensions.conf` does.
-    pub async fn install_hold_dialplan(&self) -> Result<(), ProviderError> {
-        let config = &self.inner.config;
-        let lines = [
-            format!(
-                "dialplan add extension s,1,MusicOnHold,default into {} replace",
-                config.hold_context
-            ),
-            format!(
-                "dialplan add extension s,2,Hangup into {} replace",
-                config.hold_context
-            ),
-            format!(
-                "dialplan add extension s,1,Wait,3600 into {} replace",
-                config.hold_wait_context
-            ),
-            format!(
-                "dialplan add extension s,2,Hangup into {} replace",
-                config.hold_wait_context
-            ),
-        ];
-        for line in lines {
-            self.inner
-                .client
-                .command(&line)
-                .await
-                .map_err(provider_error)?;
-        }
-        Ok(())
-    }
-
     /// Plays DTMF digits on a leg as if its own party had pressed them (`PlayDTMF` with
     /// `Receive: true`): the bridge peer hears them and features (transfer codes) see them.
     pub async fn inject_dtmf(&self, leg: &LegId, digits: &str) -> Result<(), ProviderError> {
@@ -322,6 +308,30 @@ impl AmiProvider {
             self.send(action).await?;
         }
         Ok(())
+    }
+
+    /// Refuses a transfer whose destination is not an extension of the transfer context, before
+    /// anything is sent: Asterisk would accept it and then drop the customer.
+    async fn check_destination(&self, destination: &str) -> Result<(), ProviderError> {
+        let context = &self.inner.config.transfer_context;
+        let action = dialplan::exists_action("destination", context, destination)?;
+        let response = self
+            .inner
+            .client
+            .send(action)
+            .await
+            .map_err(provider_error)?;
+        match dialplan::exists_answer(&response) {
+            Some(true) => Ok(()),
+            Some(false) => Err(dialplan::missing_destination(context, destination)),
+            None => Err(ProviderError::Rejected {
+                reason: format!(
+                    "could not check that {destination} exists in {context} (Getvar: {}): \
+                     nothing was transferred",
+                    response.message().unwrap_or("no value")
+                ),
+            }),
+        }
     }
 
     async fn synth(&self, leg: &LegId, kind: LegEventKind) {
@@ -342,6 +352,25 @@ impl AmiProvider {
             .map_err(provider_error)?;
         Ok(events)
     }
+}
+
+/// Asks whether the hold contexts exist; `Some(why)` when hold cannot work.
+async fn check_hold(client: &AmiClient, config: &AmiProviderConfig) -> Option<String> {
+    let mut checks = Vec::new();
+    for context in [&config.hold_context, &config.hold_wait_context] {
+        let found = match dialplan::exists_action("context", context, "s") {
+            Ok(action) => match client.send(action).await {
+                Ok(response) => dialplan::exists_answer(&response),
+                Err(e) => {
+                    tracing::warn!(error = %e, %context, "checking the hold dialplan");
+                    None
+                }
+            },
+            Err(_) => Some(false),
+        };
+        checks.push((context.as_str(), found));
+    }
+    dialplan::hold_gap(&checks)
 }
 
 fn check_digit(digit: char) -> Result<(), ProviderError> {
@@ -480,9 +509,19 @@ impl Translation {
                 if let ClientEvent::Lagged(n) = item {
                     tracing::warn!(missed = n, "AMI events lost: resyncing");
                 }
-                let Some(client) = self.inner.upgrade().map(|i| i.client.clone()) else {
+                let Some(inner) = self.inner.upgrade() else {
                     return;
                 };
+                let client = inner.client.clone();
+                if matches!(item, ClientEvent::Reconnected) {
+                    // The dialplan may have been reloaded (or the PBX replaced) meanwhile.
+                    let gap = check_hold(&client, &inner.config).await;
+                    *inner
+                        .hold_gap
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = gap;
+                }
+                drop(inner);
                 match self
                     .hold_aside(client.send_list(actions::core_show_channels()))
                     .await
@@ -502,7 +541,8 @@ impl Translation {
 #[async_trait]
 impl CallProvider for AmiProvider {
     fn capabilities(&self) -> Capabilities {
-        Capabilities::new()
+        let hold_gap = self.hold_gap();
+        let caps = Capabilities::new()
             .native(
                 Capability::Originate,
                 "Async Originate of the agent's endpoint into the outbound context, which dials \
@@ -527,12 +567,6 @@ impl CallProvider for AmiProvider {
                 Capability::Park,
                 "Park, with the parker called back on timeout",
             )
-            .emulated(
-                Capability::Hold,
-                "AMI has no hold action: Redirect (with ExtraChannel) moves the held leg to \
-                 music on hold in the hold context and its peer to the wait context; unhold \
-                 bridges them again with the Bridge action",
-            )
             .native(
                 Capability::Mute,
                 "MuteAudio per direction (Asterisk emits no event: the provider reports it)",
@@ -549,7 +583,16 @@ impl CallProvider for AmiProvider {
                 "the AMI event stream shows every channel: a carrier call into a DID that the \
                  dialplan queues to agents is translated from its channel, dial and bridge \
                  events like an originated call (conformance ami::inbound-queue)",
-            )
+            );
+        match hold_gap {
+            Some(why) => caps.unsupported(Capability::Hold, why),
+            None => caps.emulated(
+                Capability::Hold,
+                "AMI has no hold action: Redirect (with ExtraChannel) moves the held leg to \
+                 music on hold in the hold context and its peer to the wait context; unhold \
+                 bridges them again with the Bridge action (contexts checked at connect)",
+            ),
+        }
     }
 
     async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
@@ -593,9 +636,8 @@ impl CallProvider for AmiProvider {
     }
 
     async fn blind_transfer(&self, request: BlindTransferRequest) -> Result<(), ProviderError> {
-        let context = request
-            .context
-            .unwrap_or_else(|| self.inner.config.transfer_context.clone());
+        self.check_destination(&request.destination).await?;
+        let context = self.inner.config.transfer_context.clone();
         let action = match &request.transferer {
             Some(transferer) => {
                 actions::blind_transfer(&self.channel(transferer)?, &context, &request.destination)
@@ -609,9 +651,8 @@ impl CallProvider for AmiProvider {
         &self,
         request: AttendedTransferRequest,
     ) -> Result<TransferId, ProviderError> {
-        let context = request
-            .context
-            .unwrap_or_else(|| self.inner.config.transfer_context.clone());
+        self.check_destination(&request.destination).await?;
+        let context = self.inner.config.transfer_context.clone();
         let channel = self.channel(&request.transferer)?;
         self.send(actions::atxfer(&channel, &context, &request.destination))
             .await?;
@@ -657,6 +698,12 @@ impl CallProvider for AmiProvider {
     }
 
     async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {
+        if let Some(why) = self.hold_gap() {
+            return Err(ProviderError::Unsupported {
+                capability: Capability::Hold,
+                why,
+            });
+        }
         let held = self.channel(leg)?;
         let peer_leg =
             self.bridge_peers(leg)

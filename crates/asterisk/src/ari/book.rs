@@ -131,7 +131,7 @@ fn leg_id(id: &str) -> Option<LegId> {
 }
 
 /// `PJSIP/agent1001-0000026e` → `PJSIP/agent1001`.
-fn endpoint_of(name: &str) -> String {
+pub(super) fn endpoint_of(name: &str) -> String {
     match name.rsplit_once('-') {
         Some((ep, seq)) if !seq.is_empty() && seq.chars().all(|c| c.is_ascii_hexdigit()) => {
             ep.to_owned()

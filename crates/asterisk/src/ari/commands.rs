@@ -4,7 +4,7 @@ use futures::StreamExt;
 use hookflash_ari::{
     BridgesAddChannelOptions, BridgesCreateOptions, ChannelsContinueInDialplanOptions,
     ChannelsHangupOptions, ChannelsMuteOptions, ChannelsOriginateOptions, ChannelsSendDTMFOptions,
-    ChannelsUnmuteOptions,
+    ChannelsSetChannelVarOptions, ChannelsUnmuteOptions,
 };
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, Capability,
@@ -15,7 +15,7 @@ use hookflash_provider::{
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
-use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan};
+use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan, endpoint_of};
 use super::provider::{AriProvider, Inner, caller_id_of, check_text, map_error, secs, snapshot};
 
 /// Why the AriProvider does not see inbound calls (the `InboundCalls` row of its capabilities).
@@ -37,8 +37,10 @@ impl CallProvider for AriProvider {
             .native(Capability::Answer, "POST /channels/{id}/answer")
             .emulated(
                 Capability::BlindTransfer,
-                "POST /channels/{id}/continue into the transfer context, then the agent is hung \
-                 up; ARI has no transfer event, the provider reports Transferred itself",
+                "POST /channels/{id}/continue into the configured transfer context, then the \
+                 agent is hung up; ARI has no transfer event, the provider reports Transferred \
+                 itself. A destination that is not an extension there (DIALPLAN_EXISTS read on \
+                 the leg first) is refused and the customer stays with the agent",
             )
             .emulated(
                 Capability::AttendedTransfer,
@@ -47,8 +49,10 @@ impl CallProvider for AriProvider {
             )
             .emulated(
                 Capability::Park,
-                "POST /channels/{id}/continue to the parking lot's park extension; ARI reports \
-                 neither the slot nor the pickup or timeout (Parked carries the park extension)",
+                "the parked leg continues into the park context (Park() with the requested \
+                 timeout; on timeout the parker's endpoint is dialled back, set as \
+                 HOOKFLASH_PARKER), and the agent is hung up; ARI reports neither the slot nor \
+                 the pickup or timeout (Parked carries the park extension)",
             )
             .native(
                 Capability::Hold,
@@ -162,11 +166,10 @@ impl CallProvider for AriProvider {
         let inner = &self.inner;
         inner.not_connected()?;
         check_text("destination", &request.destination)?;
-        let context = request
-            .context
-            .clone()
-            .unwrap_or_else(|| inner.config.transfer_context.clone());
-        check_text("context", &context)?;
+        let context = inner.config.transfer_context.clone();
+        inner
+            .check_destination(request.leg.as_str(), &request.destination)
+            .await?;
         let call_id = inner.call_of(&request.leg).unwrap_or(request.call_id);
         let agent = {
             let mut book = inner.book();
@@ -221,6 +224,17 @@ impl CallProvider for AriProvider {
         let inner = &self.inner;
         inner.not_connected()?;
         check_text("destination", &request.destination)?;
+        // The consultation dials a configured endpoint, or an extension of the configured
+        // transfer context that exists: never a context or trunk of the request's choosing.
+        let context = inner.config.transfer_context.clone();
+        let endpoint = if request.destination.contains('/') {
+            crate::dialplan::endpoint_destination(&request.destination)?.to_owned()
+        } else {
+            inner
+                .check_destination(request.transferer.as_str(), &request.destination)
+                .await?;
+            format!("Local/{}@{context}", request.destination)
+        };
         let call_id = inner
             .call_of(&request.transferer)
             .unwrap_or(request.call_id);
@@ -251,16 +265,6 @@ impl CallProvider for AriProvider {
         let consult_bridge = inner.client.new_id();
         let target = inner.client.new_id();
         let transfer = inner.client.new_id();
-        let context = request
-            .context
-            .clone()
-            .unwrap_or_else(|| inner.config.transfer_context.clone());
-        let endpoint = if request.destination.contains('/') {
-            request.destination.clone()
-        } else {
-            format!("Local/{}@{context}", request.destination)
-        };
-        check_text("context", &context)?;
         {
             let mut book = inner.book();
             book.stage(&target, call_id, LegRole::SecondAgent);
@@ -432,29 +436,80 @@ impl CallProvider for AriProvider {
     async fn park(&self, request: ParkRequest) -> Result<(), ProviderError> {
         let inner = &self.inner;
         inner.not_connected()?;
+        if let Some(lot) = &request.lot {
+            check_text("lot", lot)?;
+        }
         let call_id = inner.call_of(&request.leg).unwrap_or(request.call_id);
-        let agent = {
-            let mut book = inner.book();
-            let call = book.calls.get_mut(&call_id);
-            let agent = call.as_ref().and_then(|c| c.agent.clone());
-            if let Some(call) = call
-                && call.customer.as_deref() == Some(request.leg.as_str())
-            {
-                call.released = true;
-            }
-            request
+        let (agent, parker) = {
+            let book = inner.book();
+            let agent = request
                 .parker
                 .as_ref()
                 .map(|p| p.as_str().to_owned())
-                .or(agent)
-                .filter(|a| a != request.leg.as_str())
+                .or_else(|| book.calls.get(&call_id).and_then(|c| c.agent.clone()))
+                .filter(|a| a != request.leg.as_str());
+            // The parker is called back on timeout: the agent's endpoint, never the parked
+            // leg's own (its trunk).
+            let parker = agent
+                .as_ref()
+                .and_then(|a| book.channels.get(a))
+                .and_then(|c| c.name.as_deref())
+                .map(endpoint_of);
+            (agent, parker)
         };
+        let parker = match (parker, &agent) {
+            (Some(p), _) => Some(p),
+            // A leg the provider has not seen an event of yet: ask Asterisk its name.
+            (None, Some(a)) => inner
+                .client
+                .channels()
+                .get(a)
+                .await
+                .ok()
+                .map(|ch| endpoint_of(&ch.name)),
+            (None, None) => None,
+        };
+        let parker = parker.ok_or_else(|| ProviderError::Rejected {
+            reason: format!(
+                "leg {} has no agent leg to return to: a parked call times out back to the \
+                 agent who parked it",
+                request.leg
+            ),
+        })?;
+        let timeout = request.timeout.unwrap_or(inner.config.park_timeout);
+        inner.check_park_context(request.leg.as_str()).await?;
+        let c = &inner.client;
+        let vars = [
+            ("HOOKFLASH_PARKER", parker.clone()),
+            (
+                "HOOKFLASH_PARK_TIMEOUT",
+                timeout.as_secs().max(1).to_string(),
+            ),
+            (
+                "HOOKFLASH_PARK_LOT",
+                request.lot.clone().unwrap_or_default(),
+            ),
+        ];
+        for (name, value) in vars {
+            c.channels()
+                .set_channel_var(
+                    request.leg.as_str(),
+                    name,
+                    ChannelsSetChannelVarOptions::new().value(value),
+                )
+                .await
+                .map_err(|e| map_error(&format!("channel {}", request.leg), e))?;
+        }
+        if let Some(call) = inner.book().calls.get_mut(&call_id)
+            && call.customer.as_deref() == Some(request.leg.as_str())
+        {
+            call.released = true;
+        }
         let options = ChannelsContinueInDialplanOptions::new()
-            .context(inner.config.parking_context.clone())
-            .extension(inner.config.parking_extension.clone())
+            .context(inner.config.park_context.clone())
+            .extension("s")
             .priority(1);
-        if let Err(e) = inner
-            .client
+        if let Err(e) = c
             .channels()
             .continue_in_dialplan(request.leg.as_str(), options)
             .await
@@ -469,9 +524,7 @@ impl CallProvider for AriProvider {
             LegEventKind::Parked {
                 slot: inner.config.parking_extension.clone(),
                 lot: request.lot.clone(),
-                timeout_secs: request
-                    .timeout
-                    .and_then(|t| u32::try_from(t.as_secs()).ok()),
+                timeout_secs: u32::try_from(timeout.as_secs()).ok(),
             },
         );
         if let Some(agent) = agent {

@@ -32,12 +32,23 @@ pub struct AriProviderConfig {
     pub recording_format: String,
     /// Recordings stop by themselves after this long (`None`: until stopped or hung up).
     pub recording_max_duration: Option<Duration>,
-    /// The dialplan context of blind-transfer destinations (`hookflash-transfer`).
+    /// The dialplan context transfer destinations are looked up in (`hookflash-transfer`);
+    /// requests never choose it.
     pub transfer_context: String,
-    /// The dialplan context whose extension parks a channel (`parkedcalls`).
+    /// The dialplan context holding the parking lot's extensions (`parkedcalls`): its slots
+    /// (`701`) pick a parked call up.
     pub parking_context: String,
-    /// The parking lot's park extension (`700`).
+    /// The parking lot's park extension (`700`), reported as the slot of a call this provider
+    /// parked (ARI does not say which slot Asterisk chose).
     pub parking_extension: String,
+    /// The context a parked leg continues in (`hookflash-park`, shipped in
+    /// `examples/asterisk/extensions_hookflash.conf`): `Park()` with the requested timeout, and
+    /// on timeout a `Dial` of the parker's endpoint. Continuing into the lot's park extension
+    /// instead would make the parked leg its own parker: Asterisk would call the customer's own
+    /// trunk back on timeout and ignore the requested timeout.
+    pub park_context: String,
+    /// How long a parked call waits when the request names no timeout (45 s, the lot's default).
+    pub park_timeout: Duration,
     /// The `type` of the bridges the provider creates (`mixing,dtmf_events`). Without
     /// `dtmf_events` Asterisk may bridge two RTP legs natively (packet to packet), and the
     /// RFC 4733 digits a phone sends then never reach Asterisk's core: no
@@ -58,6 +69,8 @@ impl Default for AriProviderConfig {
             transfer_context: "hookflash-transfer".to_owned(),
             parking_context: "parkedcalls".to_owned(),
             parking_extension: "700".to_owned(),
+            park_context: "hookflash-park".to_owned(),
+            park_timeout: Duration::from_secs(45),
             bridge_type: "mixing,dtmf_events".to_owned(),
         }
     }
@@ -83,6 +96,14 @@ impl AriProviderConfig {
     #[must_use]
     pub fn trunk(mut self, trunk: impl Into<String>) -> Self {
         self.trunk = trunk.into();
+        self
+    }
+
+    /// Sets the dialplan context transfer destinations are looked up in (see
+    /// [`Self::transfer_context`]).
+    #[must_use]
+    pub fn transfer_context(mut self, context: impl Into<String>) -> Self {
+        self.transfer_context = context.into();
         self
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 
 use super::book::{ARG_CUSTOMER, Book, CallCtl, Consult, CustomerPlan, Step, parse_time};
 use super::config::{AriProviderConfig, CustomerLeg};
+use crate::dialplan;
 
 /// How many provider events a slow consumer may fall behind before it gets `Lagged`.
 const EVENT_BUFFER: usize = 4096;
@@ -335,6 +336,59 @@ impl Inner {
                 }
                 Err(map_error("placing the customer", e))
             }
+        }
+    }
+
+    /// Refuses a transfer of `leg` whose destination is not an extension of the transfer
+    /// context, before anything moves: ARI's `continue` would succeed and Asterisk would then
+    /// drop the customer ("sent to invalid extension"). Read on the leg itself, since ARI
+    /// evaluates functions only in a channel's variable read.
+    pub(super) async fn check_destination(
+        &self,
+        leg: &str,
+        destination: &str,
+    ) -> Result<(), ProviderError> {
+        let context = &self.config.transfer_context;
+        let function = dialplan::exists_function("destination", context, destination)?;
+        let value = self
+            .client
+            .channels()
+            .get_channel_var(leg, &function)
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        match dialplan::exists_value(&value.value) {
+            Some(true) => Ok(()),
+            Some(false) => Err(dialplan::missing_destination(context, destination)),
+            None => Err(ProviderError::Rejected {
+                reason: format!(
+                    "could not check that {destination} exists in {context} ({function} read \
+                     {:?}): nothing was transferred",
+                    value.value
+                ),
+            }),
+        }
+    }
+
+    /// Refuses to park when the park context is missing from the dialplan (the parked leg
+    /// would be dropped instead): a declared gap, checked on the leg like a destination.
+    pub(super) async fn check_park_context(&self, leg: &str) -> Result<(), ProviderError> {
+        let context = &self.config.park_context;
+        let function = dialplan::exists_function("context", context, "s")?;
+        let value = self
+            .client
+            .channels()
+            .get_channel_var(leg, &function)
+            .await
+            .map_err(|e| map_error(&format!("channel {leg}"), e))?;
+        match dialplan::exists_value(&value.value) {
+            Some(true) => Ok(()),
+            _ => Err(ProviderError::Unsupported {
+                capability: hookflash_provider::Capability::Park,
+                why: format!(
+                    "the dialplan has no extension s,1 in {context}: ARI park needs the \
+                     contexts of examples/asterisk/extensions_hookflash.conf"
+                ),
+            }),
         }
     }
 

@@ -112,14 +112,31 @@ fn command_transcript() -> Transcript {
             "/ari/channels/c1/continue?context=hookflash-transfer&extension=1002&priority=1",
         ),
         ("DELETE", "/ari/channels/a1?reason=normal"),
+        ("GET", "/ari/channels/a2"),
+        (
+            "GET",
+            "/ari/channels/c2/variable?variable=DIALPLAN_EXISTS%28hookflash-park%2Cs%2C1%29",
+        ),
         (
             "POST",
-            "/ari/channels/c2/continue?context=parkedcalls&extension=700&priority=1",
+            "/ari/channels/c2/variable?variable=HOOKFLASH_PARKER&value=PJSIP%2Fagent1002",
+        ),
+        (
+            "POST",
+            "/ari/channels/c2/variable?variable=HOOKFLASH_PARK_TIMEOUT&value=45",
+        ),
+        (
+            "POST",
+            "/ari/channels/c2/variable?variable=HOOKFLASH_PARK_LOT&value=",
+        ),
+        (
+            "POST",
+            "/ari/channels/c2/continue?context=hookflash-park&extension=s&priority=1",
         ),
         ("DELETE", "/ari/channels/a2?reason=normal"),
         ("DELETE", "/ari/channels/c3?reason_code=17"),
     ];
-    let text: Vec<String> = reqs
+    let mut text: Vec<String> = reqs
         .iter()
         .map(|(m, p)| {
             json!({"t": 0.0, "kind": "http", "method": m, "path": p,
@@ -127,7 +144,114 @@ fn command_transcript() -> Transcript {
             .to_string()
         })
         .collect();
+    // Before the blind transfer's continue: does 1002 exist in the transfer context? (read
+    // on the customer's leg; Asterisk 22 answers {"value":"1"}).
+    text.insert(7, exists_entry("c1", "1002", "1"));
+    // Before parking: the parker's channel (its endpoint is called back on timeout), and the
+    // park context exists.
+    let answers = [
+        (
+            "/ari/channels/a2",
+            channel("a2", "PJSIP/agent1002-00000001", "Up", "hookflash,agent,x"),
+        ),
+        (
+            "/ari/channels/c2/variable?variable=DIALPLAN_EXISTS%28hookflash-park%2Cs%2C1%29",
+            json!({"value": "1"}),
+        ),
+    ];
+    for line in &mut text {
+        for (path, body) in &answers {
+            if line.contains(&format!("\"path\":\"{path}\"")) {
+                let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+                v["status"] = json!(200);
+                v["response_body"] = body.clone();
+                *line = v.to_string();
+            }
+        }
+    }
     Transcript::from_jsonl(&text.join("\n")).unwrap()
+}
+
+/// `GET /channels/{leg}/variable` of `DIALPLAN_EXISTS(hookflash-transfer,<exten>,1)`, answered
+/// `value` as the test peer answers it.
+fn exists_entry(leg: &str, exten: &str, value: &str) -> String {
+    json!({"t": 0.0, "kind": "http", "method": "GET",
+           "path": format!("/ari/channels/{leg}/variable?variable=DIALPLAN_EXISTS%28hookflash-transfer%2C{exten}%2C1%29"),
+           "request_body": null, "status": 200, "response_body": {"value": value}})
+    .to_string()
+}
+
+/// A blind transfer to an extension the transfer context lacks is refused before the customer
+/// moves (no continue, no hangup of the agent, no Transferred), and a request cannot name
+/// another context or a trunk.
+#[tokio::test]
+async fn a_transfer_to_a_missing_extension_moves_nobody() {
+    use hookflash_provider::{
+        AttendedTransferRequest, BlindTransferRequest, CallId, LegId, ProviderError,
+    };
+    let text = [
+        exists_entry("c1", "9999", "0"),
+        exists_entry("a1", "9999", "0"),
+    ];
+    let fake = FakeAri::builder(Transcript::from_jsonl(&text.join("\n")).unwrap())
+        .gate_events_on_requests(false)
+        .start()
+        .await
+        .unwrap();
+    let client = Client::builder(fake.base_url(), "ari", "aripass")
+        .build()
+        .unwrap();
+    let p = AriProvider::connect(client, AriProviderConfig::new("hookflash"))
+        .await
+        .unwrap();
+    let mut events = p.events();
+    let leg = |s: &str| LegId::new(s).unwrap();
+    let call = CallId::new_random();
+    let blind = |destination: &str| BlindTransferRequest {
+        call_id: call,
+        leg: leg("c1"),
+        transferer: Some(leg("a1")),
+        destination: destination.to_owned(),
+    };
+    match p.blind_transfer(blind("9999")).await {
+        Err(ProviderError::InvalidRequest { field, reason }) => {
+            assert_eq!(field, "destination");
+            assert!(reason.contains("hookflash-transfer"), "{reason}");
+        }
+        other => panic!("expected InvalidRequest, got {other:?}"),
+    }
+    for bad in ["1002,1)", "PJSIP/5551203005@trunk", "Local/100@default"] {
+        assert!(
+            matches!(
+                p.blind_transfer(blind(bad)).await,
+                Err(ProviderError::InvalidRequest { .. })
+            ),
+            "{bad}"
+        );
+    }
+    let attended = |destination: &str| AttendedTransferRequest {
+        call_id: call,
+        transferer: leg("a1"),
+        transferee: Some(leg("c1")),
+        destination: destination.to_owned(),
+    };
+    assert!(matches!(
+        p.start_attended_transfer(attended("Local/100@default"))
+            .await,
+        Err(ProviderError::InvalidRequest { .. })
+    ));
+    let paths: Vec<String> = fake.received().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths,
+        ["/ari/channels/c1/variable"],
+        "only the check was sent"
+    );
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), events.next())
+            .await
+            .is_err(),
+        "nothing reported"
+    );
 }
 
 #[tokio::test]
@@ -162,7 +286,6 @@ async fn commands_send_the_documented_requests_and_report_what_ari_does_not() {
         leg: leg("c1"),
         transferer: Some(leg("a1")),
         destination: "1002".to_owned(),
-        context: None,
     })
     .await
     .unwrap();

@@ -262,7 +262,6 @@ async fn blind_transfer_redirects_the_customer() {
             leg: leg(&customer),
             transferer: Some(leg(&agent)),
             destination: "+15550003333".to_owned(),
-            context: None,
         })
         .await
         .unwrap();
@@ -444,7 +443,6 @@ async fn attended_transfer_through_the_conference() {
             transferer: leg(&agent),
             transferee: Some(leg(&customer)),
             destination: "+15550004444".to_owned(),
-            context: None,
         })
         .await
         .unwrap();
@@ -504,7 +502,6 @@ async fn attended_transfer_cancelled() {
             transferer: leg(&agent),
             transferee: None,
             destination: "+15550004444".to_owned(),
-            context: None,
         })
         .await
         .unwrap();
@@ -769,7 +766,6 @@ async fn failed_attended_transfer_gives_the_customer_back() {
             transferer: leg(&agent),
             transferee: Some(leg(&customer)),
             destination: "+15550004444".to_owned(),
-            context: None,
         })
         .await
         .unwrap_err();
