@@ -139,3 +139,24 @@ async fn a_stalled_body_is_answered_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("request_timeout"), "{answer}");
 }
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_after_the_header_timeout() {
+    let config = ServeConfig::default().with_header_read_timeout(Duration::from_millis(300));
+    let (addr, _stop) = start(config).await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // The answer comes, the connection stays open for a next request, and then, with none
+    // coming, the server closes it.
+    let answer = tokio::time::timeout(GUARD, read_to_close(&mut s))
+        .await
+        .expect("closed by the server");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        !answer.contains("connection: close"),
+        "kept alive first: {answer}"
+    );
+}
