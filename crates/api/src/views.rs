@@ -414,3 +414,41 @@ pub struct CallPage {
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookflash_provider::CallId;
+
+    fn row(direction: &str, to: &str) -> CallRow {
+        let mut r = CallRow::new(
+            CallId::new_random(),
+            TenantId::from_uuid(uuid::Uuid::nil()),
+            direction,
+            "ami",
+            "created",
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
+        r.to_number = Some(to.to_owned());
+        r
+    }
+
+    #[test]
+    fn only_an_inbound_called_number_becomes_its_e164_did() {
+        let numbers = NumberReading::new("US", PhoneValidation::Possible);
+        let mut inbound = row("inbound", "5551204000");
+        numbers.read_inbound(&mut inbound);
+        assert_eq!(inbound.to_number.as_deref(), Some("+15551204000"));
+        assert_eq!(inbound.did.as_deref(), Some("+15551204000"));
+        // An extension is no number: kept, no DID.
+        let mut ext = row("inbound", "1001");
+        numbers.read_inbound(&mut ext);
+        assert_eq!(ext.to_number.as_deref(), Some("1001"));
+        assert_eq!(ext.did, None);
+        // Outbound numbers are the API's own (already E.164); the DID is what the API chose.
+        let mut outbound = row("outbound", "5551204000");
+        numbers.read_inbound(&mut outbound);
+        assert_eq!(outbound.to_number.as_deref(), Some("5551204000"));
+        assert_eq!(outbound.did, None);
+    }
+}

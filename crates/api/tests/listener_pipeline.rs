@@ -293,3 +293,51 @@ async fn shutdown_flushes_every_pending_write() {
     assert_eq!(after.state, "agent_ringing");
     assert_eq!(f.store.calls().legs(f.tenant, call).await.unwrap().len(), 1);
 }
+
+/// An inbound call's called number is stored as the PBX reported it no more: in E.164, and
+/// as the call's DID (read with the configured region and validation).
+#[tokio::test]
+async fn inbound_calls_are_stored_with_an_e164_to_number_and_did() {
+    let f = fixture().await;
+    let bus = EventBus::new(64);
+    let mut rx = bus.subscribe();
+    let listener = Listener::start(
+        f.store.clone(),
+        vec![f.source],
+        Publisher::Local(bus.clone()),
+        ListenerConfig {
+            numbers: hookflash_api::model::NumberReading::new(
+                "US",
+                hookflash_api::PhoneValidation::Possible,
+            ),
+            ..ListenerConfig::default()
+        },
+    );
+    let kind = LegEventKind::Created {
+        role: Some(LegRole::Customer),
+        endpoint: Some("PJSIP/trunk".into()),
+        caller_number: Some("5551010001".into()),
+        called_number: Some("5551204000".into()),
+    };
+    let event = LegEvent::new(LegId::new("1795315500.7").unwrap(), Utc::now(), kind)
+        .with_channel("PJSIP/trunk-00000007")
+        .with_linkedid("1795315500.7");
+    f.tx.send(ProviderEvent::Leg(event)).unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("the call is published")
+        .unwrap();
+    let record = msg.record().expect("a call message").clone();
+    listener.flush().await.unwrap();
+    let row = f
+        .store
+        .calls()
+        .get(f.tenant, record.call_id)
+        .await
+        .unwrap()
+        .expect("the inbound call is stored");
+    assert_eq!(row.direction, "inbound", "{record:?}");
+    assert_eq!(row.to_number.as_deref(), Some("+15551204000"), "{record:?}");
+    assert_eq!(row.did.as_deref(), Some("+15551204000"));
+    listener.shutdown().await.unwrap();
+}
