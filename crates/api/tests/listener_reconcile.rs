@@ -364,6 +364,10 @@ async fn a_restarted_listener_closes_what_ended_meanwhile_and_keeps_what_is_live
     assert_eq!(state(a), ("ended".into(), Some("answered".into())));
     assert_eq!(state(c), ("ended".into(), Some("answered".into())));
     assert_eq!(state(b).0, "connected");
+    assert!(
+        rows.iter().all(|r| r.server.as_deref() == Some("pbx1")),
+        "every call names its PBX (the inbound one too): {rows:#?}"
+    );
 
     // The link drops and comes back without B: the resync closes it too.
     tx.send(ProviderEvent::Disconnected {

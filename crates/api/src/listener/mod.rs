@@ -153,6 +153,7 @@ impl Listener {
                 resolver: Arc::clone(&resolver),
                 metrics: metrics.clone(),
                 adopted: HashMap::new(),
+                server: source.name.clone(),
                 status,
                 numbers: config.numbers.clone(),
             };
@@ -226,6 +227,9 @@ struct Worker {
     metrics: ListenerMetrics,
     /// Calls adopted from the store by reconcile, with the version their writes start above.
     adopted: HashMap<CallId, i64>,
+    /// The source's configured name, written as the call's server (reconcile reads calls by
+    /// server: with several PBXs, one must not close another's calls).
+    server: String,
     status: Arc<SourceStatus>,
     numbers: NumberReading,
 }
@@ -380,6 +384,9 @@ impl Worker {
             };
             self.metrics.updates.inc();
             let mut write = CallWrite::from_update(&update, tenant, self.protocol);
+            if write.call.server.is_none() {
+                write.call.server = Some(self.server.clone());
+            }
             if let Some(base) = self.adopted.get(&update.call_id) {
                 write.call.version = write.call.version.saturating_add(*base);
                 if update.kind == UpdateKind::Ended {
