@@ -1,12 +1,15 @@
 //! `migrator`: applies, reverts and reports hookflash's database migrations.
 //!
 //! ```text
-//! migrator --database-url sqlite:hookflash.db up
+//! migrator up                                   # sqlite:hookflash.db, the api-server's default
 //! HOOKFLASH_DATABASE_URL=postgres://... migrator status
-//! migrator down 2
+//! migrator down 2 --yes                         # lists what it reverts; asks unless --yes
 //! migrator redo
 //! ```
+//!
+//! Only `up` creates a missing SQLite file; `status`, `down` and `redo` report it missing.
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,8 +23,14 @@ use hookflash_store::{ConnectOptions, MigrationProgress, MigrationStatusKind, St
     about = "Applies, reverts and reports hookflash's database migrations"
 )]
 struct Cli {
-    /// `sqlite:PATH` (created if missing) or `postgres://user:pass@host/db`.
-    #[arg(long, env = "HOOKFLASH_DATABASE_URL", hide_env_values = true)]
+    /// `sqlite:PATH` or `postgres://user:pass@host/db`. The default is the api-server's:
+    /// `hookflash.db` in the working directory. Only `up` creates a missing SQLite file.
+    #[arg(
+        long,
+        env = "HOOKFLASH_DATABASE_URL",
+        hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL
+    )]
     database_url: String,
     /// Seconds to wait for the database before giving up.
     #[arg(long, default_value_t = 10)]
@@ -34,16 +43,45 @@ struct Cli {
 enum Command {
     /// Apply every pending migration.
     Up,
-    /// Revert the newest N applied migrations.
+    /// Revert the newest N applied migrations (their tables and data are dropped). Lists
+    /// them and asks for confirmation on a terminal; elsewhere `--yes` is required.
     Down {
         /// How many.
         #[arg(default_value_t = 1)]
         steps: usize,
+        /// Revert without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// List the migrations and whether each is applied.
     Status,
     /// Revert the newest applied migration and apply it again.
     Redo,
+}
+
+/// The api-server's default database (its `DEFAULT_DATABASE_URL`): `hookflash.db` here.
+const DEFAULT_DATABASE_URL: &str = "sqlite:hookflash.db";
+
+/// Asks on the terminal whether to revert `doomed`; refuses without a terminal unless `yes`.
+fn confirm_down(doomed: &[String], yes: bool) -> anyhow::Result<()> {
+    println!("reverting drops the tables and data of:");
+    for m in doomed {
+        println!("  {m}");
+    }
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("not reverting without confirmation: pass --yes (no terminal to ask on)");
+    }
+    print!("type yes to revert {} migration(s): ", doomed.len());
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("not reverting: not confirmed");
+    }
+    Ok(())
 }
 
 fn report(p: MigrationProgress) {
@@ -67,24 +105,52 @@ fn report(p: MigrationProgress) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let creates = matches!(cli.command, Command::Up);
     let options = ConnectOptions {
         acquire_timeout: Duration::from_secs(cli.connect_timeout),
         max_connections: 2,
+        create_if_missing: creates,
         ..ConnectOptions::default()
     };
     let store = Store::connect_with(&cli.database_url, &options)
         .await
-        .context("cannot open the database")?;
+        .with_context(|| {
+            if creates {
+                "cannot open the database".to_owned()
+            } else {
+                "cannot open the database (only `migrator up` creates a missing SQLite file)"
+                    .to_owned()
+            }
+        })?;
     let result = match cli.command {
         Command::Up => {
             let applied = store.migrate_up(&mut report).await?;
             println!("{} migration(s) applied", applied.len());
             Ok(())
         }
-        Command::Down { steps } => {
-            let reverted = store.migrate_down(steps, &mut report).await?;
-            println!("{} migration(s) reverted", reverted.len());
-            Ok(())
+        Command::Down { steps, yes } => {
+            let mut applied: Vec<String> = store
+                .migration_status()
+                .await?
+                .into_iter()
+                .filter(|s| s.status == MigrationStatusKind::Applied)
+                .map(|s| format!("{:04} {}", s.version, s.description))
+                .collect();
+            applied.reverse();
+            applied.truncate(steps);
+            if applied.is_empty() {
+                println!("0 migration(s) reverted");
+                Ok(())
+            } else {
+                match confirm_down(&applied, yes) {
+                    Ok(()) => {
+                        let reverted = store.migrate_down(steps, &mut report).await?;
+                        println!("{} migration(s) reverted", reverted.len());
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
         }
         Command::Redo => {
             match store.migrate_redo(&mut report).await? {

@@ -61,52 +61,71 @@ fn exec(url: &str, sql: &str) {
     });
 }
 
+/// How many migrations this build has (the SQLite and PostgreSQL sets match).
+fn migration_count() -> usize {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/sqlite");
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".up.sql"))
+        })
+        .count()
+}
+
+/// `applied` applied then `pending` pending, as `status` prints them.
+fn words(applied: usize, pending: usize) -> Vec<String> {
+    let mut w = vec!["applied".to_owned(); applied];
+    w.extend(vec!["pending".to_owned(); pending]);
+    w
+}
+
 /// The whole scenario, the same on both databases.
 fn scenario(url: &str) {
+    let n = migration_count();
+    assert!(n >= 5, "{n} migrations");
+    let last = format!("{n:04}");
+    let before = format!("{:04}", n - 1);
     let out = ok(url, &["up"]);
     assert!(out.contains("applying 0001 tenants users"), "{out}");
-    assert!(out.contains("applied  0005"), "{out}");
-    assert!(out.contains("5 migration(s) applied"), "{out}");
-    assert_eq!(
-        status_words(url),
-        ["applied", "applied", "applied", "applied", "applied"]
-    );
+    assert!(out.contains(&format!("applied  {last}")), "{out}");
+    assert!(out.contains(&format!("{n} migration(s) applied")), "{out}");
+    assert_eq!(status_words(url), words(n, 0));
     assert!(ok(url, &["up"]).contains("0 migration(s) applied"));
 
-    let out = ok(url, &["down", "2"]);
+    // Reverting drops data: never without confirmation (no terminal here: --yes).
+    let err = fails(url, &["down", "2"]);
+    assert!(err.contains("pass --yes"), "{err}");
+    assert_eq!(status_words(url), words(n, 0), "nothing reverted");
+
+    let out = ok(url, &["down", "2", "--yes"]);
     assert!(
-        out.contains("reverting 0005") && out.contains("reverted  0004"),
+        out.contains("drops the tables and data of")
+            && out.contains(&format!("reverting {last}"))
+            && out.contains(&format!("reverted  {before}")),
         "{out}"
     );
-    assert_eq!(
-        status_words(url),
-        ["applied", "applied", "applied", "pending", "pending"]
-    );
-    let out = ok(url, &["down"]);
+    assert_eq!(status_words(url), words(n - 2, 2));
+    let out = ok(url, &["down", "--yes"]);
     assert!(out.contains("1 migration(s) reverted"), "{out}");
-    assert_eq!(
-        status_words(url),
-        ["applied", "applied", "pending", "pending", "pending"]
+    assert_eq!(status_words(url), words(n - 3, 3));
+    let out = ok(url, &["down", "99", "--yes"]);
+    assert!(
+        out.contains(&format!("{} migration(s) reverted", n - 3)),
+        "{out}"
     );
-    let out = ok(url, &["down", "9"]);
-    assert!(out.contains("2 migration(s) reverted"), "{out}");
-    assert_eq!(
-        status_words(url),
-        ["pending", "pending", "pending", "pending", "pending"]
-    );
+    assert_eq!(status_words(url), words(0, n));
+    assert!(ok(url, &["down", "--yes"]).contains("0 migration(s) reverted"));
     assert!(ok(url, &["redo"]).contains("nothing to redo"));
 
     ok(url, &["up"]);
     let out = ok(url, &["redo"]);
     assert!(
-        out.contains("reverting 0005") && out.contains("applying 0005"),
+        out.contains(&format!("reverting {last}")) && out.contains(&format!("applying {last}")),
         "{out}"
     );
-    assert!(out.contains("migration 0005 redone"), "{out}");
-    assert_eq!(
-        status_words(url),
-        ["applied", "applied", "applied", "applied", "applied"]
-    );
+    assert!(out.contains(&format!("migration {last} redone")), "{out}");
+    assert_eq!(status_words(url), words(n, 0));
 
     exec(
         url,
@@ -114,7 +133,7 @@ fn scenario(url: &str) {
     );
     let err = fails(url, &["up"]);
     assert!(err.contains("migration 3 is dirty"), "{err}");
-    assert!(fails(url, &["down"]).contains("dirty"));
+    assert!(fails(url, &["down", "--yes"]).contains("dirty"));
     let err = fails(url, &["status"]);
     assert!(err.contains("0003 DIRTY"), "{err}");
     exec(
@@ -136,10 +155,7 @@ fn scenario(url: &str) {
     assert!(fails(url, &["redo"]).contains("unknown"));
     assert!(fails(url, &["status"]).contains("0042 UNKNOWN"));
     exec(url, "DELETE FROM _sqlx_migrations WHERE version = 42");
-    assert_eq!(
-        status_words(url),
-        ["applied", "applied", "applied", "applied", "applied"]
-    );
+    assert_eq!(status_words(url), words(n, 0));
 }
 
 #[test]
@@ -214,14 +230,36 @@ fn unreachable_databases_fail_clearly() {
 }
 
 #[test]
-fn url_comes_from_the_environment() {
-    let out = Command::new(env!("CARGO_BIN_EXE_migrator"))
-        .arg("status")
-        .env_remove("HOOKFLASH_DATABASE_URL")
-        .output()
-        .unwrap();
+fn url_comes_from_the_environment_else_the_api_servers_default() {
+    // No URL at all: the api-server's default, hookflash.db in the working directory, which
+    // `status` reports missing without creating it and `up` creates.
+    let dir = std::env::temp_dir().join(format!("hookflash-migrator-cwd-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |arg: &str| {
+        Command::new(env!("CARGO_BIN_EXE_migrator"))
+            .arg(arg)
+            .current_dir(&dir)
+            .env_remove("HOOKFLASH_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run("status");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("only `migrator up` creates"), "{err}");
+    assert!(
+        !dir.join("hookflash.db").exists(),
+        "status created the file"
+    );
+    let out = run("up");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("hookflash.db").exists());
+    assert!(run("status").status.success());
+    let _ = std::fs::remove_dir_all(&dir);
 
     let path = std::env::temp_dir().join(format!("hookflash-migrator-env-{}.db", Uuid::new_v4()));
     let out = Command::new(env!("CARGO_BIN_EXE_migrator"))
