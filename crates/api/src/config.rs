@@ -22,6 +22,11 @@
 //! name = "twilio-main"
 //! account_sid = "AC..."
 //! auth_token_env = "TWILIO_MAIN_TOKEN" # default: HOOKFLASH_TWILIO_TWILIO_MAIN_TOKEN
+//!
+//! [variables]                 # channel variables callers may set on a call (none by default)
+//! allow = ["CRM_ID"]          # every tenant
+//! [variables.tenants]
+//! acme = ["CRM_ID", "PRIORITY"] # tenant `acme` (slug or id): these instead
 //! ```
 //!
 //! Environment overrides (applied after the file): `HOOKFLASH_LISTEN`, `HOOKFLASH_DATABASE_URL`,
@@ -221,6 +226,10 @@ pub struct Config {
     /// Twilio accounts.
     #[serde(default)]
     pub twilio: Vec<TwilioAccount>,
+    /// The channel variables callers may set on a call, for every tenant and per tenant
+    /// (`[variables]`; none by default).
+    #[serde(default)]
+    pub variables: crate::variable_policy::VariablePolicy,
 }
 
 fn default_listen() -> SocketAddr {
@@ -252,6 +261,7 @@ impl Default for Config {
             login_attempts_per_minute: default_login_per_minute(),
             asterisk: Vec::new(),
             twilio: Vec::new(),
+            variables: crate::variable_policy::VariablePolicy::default(),
         }
     }
 }
@@ -383,6 +393,7 @@ impl Config {
                 self.default_region
             )));
         }
+        self.variables.validate()?;
         Ok(())
     }
 }

@@ -47,6 +47,7 @@ mod router;
 mod routes;
 mod serve;
 mod state;
+mod variable_policy;
 mod views;
 mod ws;
 mod ws_messages;
@@ -68,6 +69,7 @@ pub use router::router;
 pub use routes::auth::DEFAULT_TENANT_SLUG;
 pub use serve::{ServeConfig, serve};
 pub use state::{AppState, ProviderRegistry, ServerEntry, Settings};
+pub use variable_policy::VariablePolicy;
 pub use ws::{CLOSE_TOO_SLOW, SEND_TIMEOUT};
 
 /// Request and response bodies of the API, as they appear in the OpenAPI document.
@@ -77,15 +79,16 @@ pub mod model {
     pub use crate::routes::calls::{
         ActionAccepted, CallAccepted, CallDetailView, CallPage, CallView, CreateCall,
         DispositionBody, DtmfBody, EventView, LegView, ListCalls, MuteBody, ParkBody, PartyBody,
-        PartySel, RecordBody,
+        PartySel,
     };
     pub use crate::routes::health::{Check, Readiness};
+    pub use crate::routes::recordings::{RecordBody, RecordingSel, RecordingView};
     pub use crate::routes::servers::ServerView;
     pub use crate::routes::stats::{LiveStats, RangeStats, StatsParams, StatsView};
     pub use crate::routes::transfers::{CreateTransfer, TransferKindSel, TransferView};
-    pub use crate::views::{CallParkView, CallRecordingView, CallTransferView, NumberReading};
-    pub use crate::ws_messages::{OfferContact, WsMessage};
     pub use crate::routes::users::{
         CreateUserBody, CreatedUser, MIN_PASSWORD_LEN, UpdateUserBody, UserView,
     };
+    pub use crate::views::{CallParkView, CallRecordingView, CallTransferView, NumberReading};
+    pub use crate::ws_messages::{OfferContact, WsMessage};
 }

@@ -4,7 +4,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::scope::ME_PREFIX;
-use crate::routes::{agents, auth, calls, health, servers, stats, transfers, users};
+use crate::routes::{agents, auth, calls, health, recordings, servers, stats, transfers, users};
 use crate::ws;
 
 #[derive(OpenApi)]
@@ -14,7 +14,8 @@ use crate::ws;
         auth::login, auth::refresh,
         calls::create_call, calls::list_calls, calls::get_call, calls::hangup_call,
         calls::hold_start, calls::hold_stop, calls::mute_start, calls::mute_stop,
-        calls::record_start, calls::record_stop, calls::record_pause, calls::record_resume,
+        recordings::record_start, recordings::record_stop, recordings::record_pause,
+        recordings::record_resume, recordings::list_recordings,
         calls::send_dtmf, calls::park_call, calls::set_disposition,
         transfers::create_transfer, transfers::complete_transfer, transfers::cancel_transfer,
         agents::list_agents, agents::create_agent, agents::get_agent, agents::update_agent,

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 
 use crate::error::ApiError;
-use crate::routes::{agents, auth, calls, health, servers, stats, transfers, users};
+use crate::routes::{agents, auth, calls, health, recordings, servers, stats, transfers, users};
 use crate::state::AppState;
 use crate::{metrics, openapi, ws};
 
@@ -82,19 +82,23 @@ pub fn router(state: AppState) -> Router {
             .route(&format!("{prefix}/{{id}}/mute/stop"), put(calls::mute_stop))
             .route(
                 &format!("{prefix}/{{id}}/record/start"),
-                put(calls::record_start),
+                put(recordings::record_start),
             )
             .route(
                 &format!("{prefix}/{{id}}/record/stop"),
-                put(calls::record_stop),
+                put(recordings::record_stop),
             )
             .route(
                 &format!("{prefix}/{{id}}/record/pause"),
-                put(calls::record_pause),
+                put(recordings::record_pause),
             )
             .route(
                 &format!("{prefix}/{{id}}/record/resume"),
-                put(calls::record_resume),
+                put(recordings::record_resume),
+            )
+            .route(
+                &format!("{prefix}/{{id}}/recordings"),
+                get(recordings::list_recordings),
             )
             .route(&format!("{prefix}/{{id}}/dtmf"), post(calls::send_dtmf))
             .route(&format!("{prefix}/{{id}}/park"), post(calls::park_call))

@@ -113,6 +113,8 @@ pub struct Settings {
     pub ws_heartbeat: Duration,
     /// Messages queued for one WebSocket client before it is closed as too slow.
     pub ws_queue: usize,
+    /// The channel variables each tenant may set on a call.
+    pub variables: crate::variable_policy::VariablePolicy,
 }
 
 impl Settings {
@@ -145,6 +147,7 @@ impl Settings {
             jwt_secret,
             ws_heartbeat: Duration::from_secs(20),
             ws_queue: 256,
+            variables: config.variables.clone(),
         }
     }
 }
@@ -182,7 +185,6 @@ struct Inner {
     login_limiter: LoginLimiter,
     settings: Settings,
     metrics: Metrics,
-    recordings: Mutex<HashMap<CallId, String>>,
     transfers: Mutex<HashMap<String, TransferEntry>>,
 }
 
@@ -215,7 +217,6 @@ impl AppState {
                 login_limiter: LoginLimiter::new(settings.login_attempts_per_minute),
                 settings,
                 metrics: Metrics::new(),
-                recordings: Mutex::new(HashMap::new()),
                 transfers: Mutex::new(HashMap::new()),
             }),
         }
@@ -268,22 +269,6 @@ impl AppState {
                 .ok_or_else(|| ApiError::ProviderUnavailable {
                     server: "(none configured)".to_owned(),
                 }),
-        }
-    }
-
-    pub(crate) fn remember_recording(&self, call: CallId, name: String) {
-        if let Ok(mut m) = self.inner.recordings.lock() {
-            m.insert(call, name);
-        }
-    }
-
-    pub(crate) fn recording_of(&self, call: CallId) -> Option<String> {
-        self.inner.recordings.lock().ok()?.get(&call).cloned()
-    }
-
-    pub(crate) fn forget_recording(&self, call: CallId) {
-        if let Ok(mut m) = self.inner.recordings.lock() {
-            m.remove(&call);
         }
     }
 

@@ -16,12 +16,17 @@ use std::time::Duration;
 use api_common::{Db, TestApp, error_code, postgres_url};
 use axum::http::{Method, StatusCode};
 use hookflash_api::bus::{BusMessage, EventBus};
-use hookflash_api::{AmiPing, AppState, Config, Protocol, ProviderRegistry, Settings};
+use hookflash_api::{
+    AmiPing, AppState, Config, Protocol, ProviderRegistry, Settings, VariablePolicy,
+};
 use hookflash_provider::CallId;
 use serde_json::json;
 
 async fn originate_is_recorded_then_sent(db: Db) {
-    let app = TestApp::new(db).await;
+    let app = TestApp::with_settings(db, |s| {
+        s.variables = VariablePolicy::new().with_allow(["CRM_ID"]);
+    })
+    .await;
     let (s, body) = app
         .send(
             Method::POST,
@@ -45,10 +50,7 @@ async fn originate_is_recorded_then_sent(db: Db) {
     assert_eq!(sent[0].agent_endpoint, app.a.agent1_rec.endpoint);
     assert_eq!(sent[0].customer_number, "+12025550143");
     assert_eq!(sent[0].caller_id.as_deref(), Some("+12025550100"));
-    assert_eq!(
-        sent[0].variables.get("CRM_ID").map(String::as_str),
-        Some("42")
-    );
+    assert_eq!(sent[0].variables.get("CRM_ID"), Some("42"));
     assert!(sent[0].record);
 
     let row = app

@@ -385,7 +385,7 @@ async fn crlf_and_bad_numbers_are_422(db: Db) {
             Method::PUT,
             format!("/api/v1/calls/{call}/record/start"),
             json!({"name": "x\r\ny"}),
-            "name",
+            "label",
         ),
         (
             Method::POST,

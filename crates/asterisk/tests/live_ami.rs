@@ -273,8 +273,7 @@ live!(
     |live| {
         let call = live
             .originate("PJSIP/agent1001", "5551204010", |r| {
-                r.variables
-                    .insert("HOOKFLASH_TRUNK".to_owned(), "trunk-offline".to_owned());
+                r.trunk = Some("trunk-offline".to_owned());
             })
             .await;
         let r = live.ended(call).await;
@@ -425,12 +424,7 @@ live!(
         let r = live.connected(call).await;
         let name = live
             .provider
-            .start_recording(RecordingRequest {
-                call_id: call,
-                leg: agent(&r),
-                name: None,
-                format: None,
-            })
+            .start_recording(RecordingRequest::new(call, agent(&r)))
             .await
             .unwrap();
         assert!(name.ends_with(&format!("hookflash-{call}.wav")));

@@ -248,12 +248,7 @@ async fn live_ari_hold_mute_dtmf_recording() {
     p.unmute(&agent, MediaDirection::Both).await.unwrap();
     p.send_dtmf(&customer, "5").await.unwrap();
     let name = p
-        .start_recording(RecordingRequest {
-            call_id: id,
-            leg: agent.clone(),
-            name: None,
-            format: None,
-        })
+        .start_recording(RecordingRequest::new(id, agent.clone()))
         .await
         .unwrap();
     assert_eq!(name, format!("hookflash-bridge-{id}"));

@@ -25,8 +25,10 @@ mod error;
 mod event;
 mod ids;
 mod provider;
+mod recording;
 mod request;
 mod snapshot;
+pub mod variables;
 
 pub use capabilities::{Capabilities, Capability, Support};
 pub use error::ProviderError;
@@ -37,11 +39,13 @@ pub use event::{
 };
 pub use ids::{CallId, IdError, LegId, TenantId};
 pub use provider::{CallProvider, LegEventStream, ProviderEvent};
+pub use recording::{RecordingFormat, RecordingId, UnknownFormat};
 pub use request::{
     AttendedTransferRequest, BlindTransferRequest, OriginateRequest, ParkRequest, RecordingRequest,
     TransferId,
 };
 pub use snapshot::{LegSnapshot, LegState};
+pub use variables::{ChannelVariables, VariableError, VariableName};
 
 /// The channel variable that carries our call id on every leg of an Asterisk call.
 pub const CALL_ID_VARIABLE: &str = "HOOKFLASH_CALL_ID";

@@ -1,10 +1,11 @@
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CallId, LegId, TenantId};
+use crate::recording::{RecordingFormat, RecordingId};
+use crate::variables::ChannelVariables;
 
 /// An agent-first call: ring the agent, and once the agent answers, dial the customer.
 ///
@@ -28,8 +29,13 @@ pub struct OriginateRequest {
     pub agent_ring_timeout: Duration,
     /// How long the customer's phone rings before the call is given up.
     pub customer_ring_timeout: Duration,
-    /// Extra channel variables for the legs (names and values must not contain CR or LF).
-    pub variables: BTreeMap<String, String>,
+    /// Extra channel variables for the legs, checked by [`ChannelVariables`] (no reserved
+    /// names, no function syntax, no value Asterisk would split).
+    pub variables: ChannelVariables,
+    /// The trunk the customer is dialled through, when not the provider's default. Comes from
+    /// configuration, never from a caller (Asterisk: `HOOKFLASH_TRUNK` over AMI, the endpoint's
+    /// `@trunk` over ARI; Twilio has no trunks and ignores it).
+    pub trunk: Option<String>,
     /// Record the call from the moment the customer is dialled.
     pub record: bool,
 }
@@ -52,7 +58,8 @@ impl OriginateRequest {
             caller_name: None,
             agent_ring_timeout: Duration::from_secs(20),
             customer_ring_timeout: Duration::from_secs(30),
-            variables: BTreeMap::new(),
+            variables: ChannelVariables::new(),
+            trunk: None,
             record: false,
         }
     }
@@ -120,8 +127,28 @@ pub struct RecordingRequest {
     pub call_id: CallId,
     /// The leg to record.
     pub leg: LegId,
-    /// The file or recording name; the provider picks one from the call id when `None`.
-    pub name: Option<String>,
-    /// The format (`wav`, `gsm`, ...); the provider's default when `None`.
-    pub format: Option<String>,
+    /// Our id of the recording: the file or platform name is built from it
+    /// ([`Self::file_stem`]), never from caller text.
+    pub id: RecordingId,
+    /// The format; the provider's default when `None`.
+    pub format: Option<RecordingFormat>,
+}
+
+impl RecordingRequest {
+    /// A request for a new recording of `leg` (a fresh id, the provider's format).
+    pub fn new(call_id: CallId, leg: LegId) -> Self {
+        Self {
+            call_id,
+            leg,
+            id: RecordingId::new_random(),
+            format: None,
+        }
+    }
+
+    /// The name every provider gives the recording's file (without directory or extension):
+    /// `hookflash-<call id>-<recording id>`, hex digits and dashes only, so it is never a
+    /// path and never the name of another recording.
+    pub fn file_stem(&self) -> String {
+        format!("hookflash-{}-{}", self.call_id, self.id)
+    }
 }

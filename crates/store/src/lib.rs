@@ -68,7 +68,7 @@ pub use dids::{Did, Dids};
 pub use dnc::{Dnc, DncEntry};
 pub use error::StoreError;
 pub use hookflash_provider::{CallId, TenantId};
-pub use media::{NewRecording, Recording, Recordings, Sound, Sounds};
+pub use media::{NewRecording, Recording, Recordings, Sound, Sounds, StartedRecording};
 pub use migrate::{MigrationProgress, MigrationState, MigrationStatusKind};
 pub use notify::{ListenItem, Notification};
 pub use tenants::{Tenant, Tenants};

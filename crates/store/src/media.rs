@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use hookflash_provider::{CallId, TenantId};
+use hookflash_provider::{CallId, RecordingId, TenantId};
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -44,6 +44,26 @@ pub struct Recording {
     pub format: String,
     /// Added.
     pub created_at: DateTime<Utc>,
+    /// The caller's label for it (metadata only: never part of the file's name).
+    pub label: Option<String>,
+    /// When it was stopped through the API ([`Recordings::stop`]).
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+/// A recording that has just started, as [`Recordings::start`] stores it.
+#[derive(Debug, Clone)]
+pub struct StartedRecording {
+    /// Our id of the recording (the row's id).
+    pub id: RecordingId,
+    /// The call recorded.
+    pub call_id: CallId,
+    /// The provider's name of the recording (file path, ARI recording name or Twilio SID),
+    /// built by hookflash from its ids.
+    pub path: String,
+    /// File format.
+    pub format: String,
+    /// The caller's label, metadata only.
+    pub label: Option<String>,
 }
 
 /// What [`Recordings::upsert`] needs.
@@ -74,7 +94,10 @@ pub struct Recordings<'a> {
 }
 
 const SOUND_COLS: &str = "id, tenant_id, name, formats, size_bytes, created_at";
-const REC_COLS: &str = "id, tenant_id, call_id, path, size_bytes, duration_ms, format, created_at";
+const REC_INSERT_COLS: &str =
+    "id, tenant_id, call_id, path, size_bytes, duration_ms, format, created_at";
+const REC_COLS: &str =
+    "id, tenant_id, call_id, path, size_bytes, duration_ms, format, created_at, label, stopped_at";
 
 impl Sounds<'_> {
     /// Adds a sound or replaces the one with that name (keeping its id).
@@ -181,7 +204,7 @@ impl Recordings<'_> {
         new: &NewRecording,
     ) -> Result<Recording, StoreError> {
         let sql = format!(
-            "INSERT INTO recordings ({REC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO recordings ({REC_INSERT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (tenant_id, path) DO UPDATE SET call_id = excluded.call_id, \
              size_bytes = excluded.size_bytes, duration_ms = excluded.duration_ms, \
              format = excluded.format"
@@ -204,6 +227,51 @@ impl Recordings<'_> {
             .fetch_optional(pool)
             .await)?
         .ok_or(StoreError::NotFound)
+    }
+
+    /// Stores a recording that has just started, under our id, with size and length 0 until
+    /// known.
+    ///
+    /// # Errors
+    /// The database's error: a call that does not exist, or a recording of that id or path
+    /// already stored ([`StoreError`]'s unique violation).
+    pub async fn start(
+        &self,
+        tenant: TenantId,
+        new: &StartedRecording,
+    ) -> Result<Recording, StoreError> {
+        let sql = format!(
+            "INSERT INTO recordings ({REC_COLS}) VALUES ($1, $2, $3, $4, 0, 0, $5, $6, $7, NULL)"
+        );
+        on_db!(&self.store.db, pool => sqlx::query(&sql)
+            .bind(*new.id.as_uuid())
+            .bind(*tenant.as_uuid())
+            .bind(*new.call_id.as_uuid())
+            .bind(&new.path)
+            .bind(&new.format)
+            .bind(now())
+            .bind(&new.label)
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        self.get(tenant, *new.id.as_uuid())
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Notes that a recording was stopped; false when it was not found or already stopped.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn stop(&self, tenant: TenantId, id: Uuid) -> Result<bool, StoreError> {
+        let sql = "UPDATE recordings SET stopped_at = $3 \
+                   WHERE tenant_id = $1 AND id = $2 AND stopped_at IS NULL";
+        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(*tenant.as_uuid())
+            .bind(id)
+            .bind(now())
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
     }
 
     /// The recording with this id in the tenant.

@@ -20,7 +20,7 @@ pub enum BridgeMode {
 }
 
 impl BridgeMode {
-    /// The spelling used in callback URLs and the `HOOKFLASH_TWILIO_BRIDGE` variable.
+    /// The spelling used in callback URLs.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Dial => "dial",

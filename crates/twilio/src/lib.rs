@@ -83,7 +83,7 @@ pub use config::{
 };
 pub use error::{ApiErrorBody, TwilioError};
 pub use pacing::TokenBucket;
-pub use provider::{BRIDGE_VARIABLE, TwilioProvider, WebhookState};
+pub use provider::{TwilioProvider, WebhookState};
 pub use registry::Params;
 pub use signature::{
     SIGNATURE_HEADER, body_sha256_hex, compute_signature, validate_form, validate_json,

@@ -7,7 +7,7 @@ use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, Capability,
     Correlation, DtmfDirection, HangupCause, LegEvent, LegEventKind, LegEventStream, LegId,
     LegRole, LegSnapshot, LegState, MediaDirection, OriginateRequest, ParkRequest, ProviderError,
-    ProviderEvent, RecordingRequest, TransferId, TransferKind, TransferOutcome,
+    ProviderEvent, RecordingFormat, RecordingRequest, TransferId, TransferKind, TransferOutcome,
 };
 use tokio::sync::broadcast;
 
@@ -18,9 +18,6 @@ use crate::registry::{CallInfo, Registry};
 use crate::replay::ReplayGuard;
 use crate::twiml::{self, Element};
 use crate::urls::{DialPlan, Urls};
-
-/// The request variable that picks the bridge mode of one call (`dial` or `conference`).
-pub const BRIDGE_VARIABLE: &str = "HOOKFLASH_TWILIO_BRIDGE";
 
 /// The call-progress events asked for on every leg.
 pub(crate) const CALL_EVENTS: [&str; 4] = ["initiated", "ringing", "answered", "completed"];
@@ -377,7 +374,8 @@ impl TwilioProvider {
                 capability,
                 why: format!(
                     "call {call_id} is bridged with <Dial>; this needs a conference \
-                     (set {BRIDGE_VARIABLE}=conference or TwilioConfig::bridge)"
+                     (originate it with TwilioProvider::originate_with and BridgeMode::Conference, \
+                     or set TwilioConfig::bridge)"
                 ),
             });
         }
@@ -497,13 +495,17 @@ impl TwilioProvider {
     }
 }
 
-#[async_trait]
-impl CallProvider for TwilioProvider {
-    fn capabilities(&self) -> Capabilities {
-        Self::capabilities_for(self.inner.config.bridge)
-    }
-
-    async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
+impl TwilioProvider {
+    /// [`CallProvider::originate`] with the bridge mode of this one call instead of
+    /// [`TwilioConfig::bridge`] (a conference allows hold, mute and transfers on Twilio).
+    ///
+    /// # Errors
+    /// As [`CallProvider::originate`].
+    pub async fn originate_with(
+        &self,
+        request: OriginateRequest,
+        bridge: BridgeMode,
+    ) -> Result<(), ProviderError> {
         check_text("agent_endpoint", &request.agent_endpoint)?;
         check_text("customer_number", &request.customer_number)?;
         if let Some(caller_id) = &request.caller_id {
@@ -521,11 +523,6 @@ impl CallProvider for TwilioProvider {
                     "Twilio needs a From for the agent leg: set TwilioConfig::agent_caller_id or the request's caller_id",
                 )
             })?;
-        let bridge = match request.variables.get(BRIDGE_VARIABLE) {
-            Some(v) => BridgeMode::parse(v)
-                .ok_or_else(|| invalid(BRIDGE_VARIABLE, "must be `dial` or `conference`"))?,
-            None => self.inner.config.bridge,
-        };
         let plan = DialPlan {
             customer: request.customer_number.trim().to_owned(),
             caller_id: request
@@ -566,6 +563,17 @@ impl CallProvider for TwilioProvider {
         tracing::info!(%call_id, agent_leg = %call.sid, "Twilio accepted the agent leg");
         self.inner.registry().set_agent_leg(call_id, &call.sid);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl CallProvider for TwilioProvider {
+    fn capabilities(&self) -> Capabilities {
+        Self::capabilities_for(self.inner.config.bridge)
+    }
+
+    async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
+        self.originate_with(request, self.inner.config.bridge).await
     }
 
     async fn hangup(&self, leg: &LegId, _cause: Option<HangupCause>) -> Result<(), ProviderError> {
@@ -916,8 +924,13 @@ impl CallProvider for TwilioProvider {
         Ok(())
     }
 
+    /// Twilio names the recording itself (its `RE…` SID, returned); it records WAV (also
+    /// served as MP3), so another format is refused.
     async fn start_recording(&self, request: RecordingRequest) -> Result<String, ProviderError> {
         let sid = call_sid("leg", &request.leg)?;
+        if request.format.is_some_and(|f| f != RecordingFormat::Wav) {
+            return Err(invalid("format", "Twilio records wav only"));
+        }
         let form: Form = vec![
             (
                 "RecordingStatusCallback",

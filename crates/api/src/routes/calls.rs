@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use chrono::{DateTime, Utc};
 use hookflash_provider::{
-    CallId, HangupCause, LegId, MediaDirection, OriginateRequest, ParkRequest, ProviderError,
-    RecordingRequest,
+    CallId, ChannelVariables, HangupCause, LegId, MediaDirection, OriginateRequest, ParkRequest,
+    ProviderError,
 };
 use hookflash_store::{CallCursor, CallFilter, CallRow, CallWrite};
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,9 @@ pub struct CreateCall {
     /// The contact being called.
     #[serde(default)]
     pub contact_id: Option<String>,
-    /// Channel variables (names: letters, digits, `_`).
+    /// Channel variables: only the names the server's `[variables]` configuration allows this
+    /// tenant (none by default); names are letters, digits and `_` starting with a letter,
+    /// values at most 1024 bytes without control characters, `,`, `"` or `\`.
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     /// Record the call.
@@ -148,18 +150,6 @@ pub struct ParkBody {
     pub timeout_secs: Option<u64>,
 }
 
-/// Body of `PUT .../record/start` (optional).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecordBody {
-    /// Recording name (letters, digits, `-`, `_`).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// Format (`wav`, ...).
-    #[serde(default)]
-    pub format: Option<String>,
-}
-
 /// Body of `PUT .../disposition`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -178,7 +168,8 @@ pub struct ActionAccepted {
     pub call_id: String,
     /// What was requested.
     pub action: String,
-    /// For `record/start`: the recording's name.
+    /// For the `record/*` actions: our id of the recording (see
+    /// `GET /api/v1/calls/{id}/recordings`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recording: Option<String>,
 }
@@ -215,26 +206,25 @@ pub(crate) fn safe_token(field: &str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_variables(vars: &BTreeMap<String, String>) -> Result<()> {
-    if vars.len() > 32 {
-        return Err(ApiError::validation("variables", "at most 32 variables"));
-    }
-    for (k, v) in vars {
-        let field = format!("variables.{k}");
-        reject_crlf("variables", k)?;
-        reject_crlf(&field, v)?;
-        if k.is_empty() || k.len() > 64 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return Err(ApiError::validation(
-                "variables",
-                "names are 1 to 64 letters, digits or _",
-            ));
-        }
-        if v.len() > 1024 {
-            return Err(ApiError::validation(field, "at most 1024 bytes"));
-        }
-    }
-    Ok(())
+/// The request's channel variables, checked in one place ([`ChannelVariables`]) and against
+/// the tenant's allow-list.
+async fn check_variables(
+    state: &AppState,
+    caller: &Caller,
+    vars: &BTreeMap<String, String>,
+) -> Result<ChannelVariables> {
+    let policy = &state.settings().variables;
+    let slug = if vars.is_empty() || policy.is_empty() {
+        None
+    } else {
+        state
+            .store()
+            .tenants()
+            .get(caller.tenant)
+            .await?
+            .map(|t| t.slug)
+    };
+    policy.check(caller.tenant, slug.as_deref(), vars.clone())
 }
 
 fn ensure_connected(entry: &ServerEntry) -> Result<()> {
@@ -247,7 +237,7 @@ fn ensure_connected(entry: &ServerEntry) -> Result<()> {
 }
 
 /// Maps a provider's "not connected" to a 503 naming the configured server.
-fn provider_err(entry: &ServerEntry, e: ProviderError) -> ApiError {
+pub(crate) fn provider_err(entry: &ServerEntry, e: ProviderError) -> ApiError {
     match e {
         ProviderError::NotConnected { .. } => ApiError::ProviderUnavailable {
             server: entry.name.clone(),
@@ -285,7 +275,7 @@ pub(crate) async fn create_call(
         }
     }
     reject_crlf("number", &body.number)?;
-    check_variables(&body.variables)?;
+    let variables = check_variables(&state, &caller, &body.variables).await?;
     let number = normalize("number", &body.number)?;
     let caller_id = body
         .caller_id
@@ -395,7 +385,7 @@ pub(crate) async fn create_call(
     let dialled = dial_string("number", &number, state.settings().dial_format(&entry.name))?;
     let mut request = OriginateRequest::new(call_id, caller.tenant, &agent.endpoint, &dialled);
     request.caller_id = caller_id.or(did);
-    request.variables = body.variables;
+    request.variables = variables;
     request.record = body.record;
     if let Err(e) = entry.provider.originate(request).await {
         // The tracker never hears of a call that was not placed: close the record here.
@@ -495,7 +485,7 @@ pub(crate) async fn get_call(
 }
 
 /// A live call and its server, or why it cannot be acted on.
-async fn live_call(
+pub(crate) async fn live_call(
     state: &AppState,
     caller: &Caller,
     uri: &Uri,
@@ -510,7 +500,7 @@ async fn live_call(
     Ok((row, entry))
 }
 
-fn leg_of(row: &CallRow, party: PartySel) -> Result<LegId> {
+pub(crate) fn leg_of(row: &CallRow, party: PartySel) -> Result<LegId> {
     let (leg, name) = match party {
         PartySel::Agent => (row.agent_leg_id.as_deref(), "agent"),
         PartySel::Customer => (row.customer_leg_id.as_deref(), "customer"),
@@ -643,53 +633,6 @@ impl Act for MuteBody {
     }
 }
 
-impl Act for RecordBody {
-    async fn run(
-        self,
-        state: &AppState,
-        row: &CallRow,
-        entry: &ServerEntry,
-        action: &str,
-    ) -> Result<()> {
-        let leg = leg_of(row, PartySel::Agent).or_else(|_| leg_of(row, PartySel::Customer))?;
-        let call = row.call_id();
-        if action == "record_start" {
-            if let Some(n) = &self.name {
-                safe_token("name", n, 100)?;
-            }
-            if let Some(f) = &self.format {
-                safe_token("format", f, 10)?;
-            }
-            let name = entry
-                .provider
-                .start_recording(RecordingRequest {
-                    call_id: call,
-                    leg,
-                    name: self.name,
-                    format: self.format,
-                })
-                .await
-                .map_err(|e| provider_err(entry, e))?;
-            state.remember_recording(call, name);
-            return Ok(());
-        }
-        let name = state
-            .recording_of(call)
-            .or_else(|| row.recording_path.clone())
-            .ok_or_else(|| ApiError::Conflict("the call is not being recorded".to_owned()))?;
-        let r = match action {
-            "record_stop" => entry.provider.stop_recording(&leg, &name).await,
-            "record_pause" => entry.provider.pause_recording(&leg, &name).await,
-            _ => entry.provider.resume_recording(&leg, &name).await,
-        };
-        r.map_err(|e| provider_err(entry, e))?;
-        if action == "record_stop" {
-            state.forget_recording(call);
-        }
-        Ok(())
-    }
-}
-
 impl Act for DtmfBody {
     async fn run(
         self,
@@ -773,34 +716,6 @@ call_action!(
     put,
     MuteBody,
     "Unmutes a party."
-);
-call_action!(
-    record_start,
-    "/api/v1/calls/{id}/record/start",
-    put,
-    RecordBody,
-    "Starts recording the call."
-);
-call_action!(
-    record_stop,
-    "/api/v1/calls/{id}/record/stop",
-    put,
-    RecordBody,
-    "Stops the recording."
-);
-call_action!(
-    record_pause,
-    "/api/v1/calls/{id}/record/pause",
-    put,
-    RecordBody,
-    "Pauses the recording."
-);
-call_action!(
-    record_resume,
-    "/api/v1/calls/{id}/record/resume",
-    put,
-    RecordBody,
-    "Resumes the recording."
 );
 call_action!(
     send_dtmf,

@@ -4,6 +4,7 @@ pub(crate) mod agents;
 pub(crate) mod auth;
 pub(crate) mod calls;
 pub(crate) mod health;
+pub(crate) mod recordings;
 pub(crate) mod scope;
 pub(crate) mod servers;
 pub(crate) mod stats;

@@ -31,6 +31,7 @@ use uuid::Uuid;
 pub struct RecordingProvider {
     pub calls: Mutex<Vec<String>>,
     pub originates: Mutex<Vec<OriginateRequest>>,
+    pub recordings: Mutex<Vec<RecordingRequest>>,
     pub disconnected: AtomicBool,
 }
 
@@ -108,7 +109,15 @@ impl CallProvider for RecordingProvider {
     }
     async fn start_recording(&self, r: RecordingRequest) -> Result<String, ProviderError> {
         self.log(format!("record_start {}", r.leg))?;
-        Ok(format!("rec-{}", r.call_id))
+        // Unique per recording, as a platform's names are.
+        let mut started = self.recordings.lock().unwrap();
+        let n = started.iter().filter(|x| x.call_id == r.call_id).count();
+        let name = match n {
+            0 => format!("rec-{}", r.call_id),
+            n => format!("rec-{}-{n}", r.call_id),
+        };
+        started.push(r);
+        Ok(name)
     }
     async fn stop_recording(&self, leg: &LegId, rec: &str) -> Result<(), ProviderError> {
         self.log(format!("record_stop {leg} {rec}"))

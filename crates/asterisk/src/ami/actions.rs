@@ -34,18 +34,13 @@ pub(crate) fn originate(config: &AmiProviderConfig, request: &OriginateRequest) 
         let secs = request.customer_ring_timeout.as_secs().max(1);
         action = action.variable("DIAL_TIMEOUT", &secs.to_string());
     }
-    let trunk = request
-        .variables
-        .get("HOOKFLASH_TRUNK")
-        .or(config.trunk.as_ref());
-    if let Some(trunk) = trunk {
+    if let Some(trunk) = request.trunk.as_ref().or(config.trunk.as_ref()) {
         action = action.variable("HOOKFLASH_TRUNK", trunk);
     }
-    for (name, value) in &request.variables {
-        let ours = name == CALL_ID_VARIABLE || name == "DIAL_TIMEOUT" || name == "HOOKFLASH_TRUNK";
-        if !ours {
-            action = action.variable(name, value);
-        }
+    // `ChannelVariables` refuses our names, function syntax and values Asterisk would split,
+    // so each of these is exactly the one variable it names.
+    for (name, value) in request.variables.iter() {
+        action = action.variable(name.as_str(), value);
     }
     action
 }
@@ -220,10 +215,10 @@ pub(crate) fn core_show_channels() -> Action {
     Action::new("CoreShowChannels")
 }
 
-/// The recording file name the provider gives a call (relative: Asterisk puts it in its
-/// monitor directory).
-pub(crate) fn recording_file(call_id: CallId, format: Option<&str>) -> String {
-    format!("hookflash-{call_id}.{}", format.unwrap_or("wav"))
+/// The recording file name the provider gives a call recorded from its start (relative:
+/// Asterisk puts it in its monitor directory).
+pub(crate) fn recording_file(call_id: CallId) -> String {
+    format!("hookflash-{call_id}.wav")
 }
 
 #[cfg(test)]
@@ -295,6 +290,34 @@ mod tests {
         assert_eq!(wire(originate(&config, &request)), want[0]);
     }
 
+    /// What reaches the AMI socket of an originate with variables: one `Variable:` header per
+    /// variable, each exactly `name=value`, ours first and never overridden (the trunk comes
+    /// from the request's configured field, not from a variable).
+    #[test]
+    fn originate_variables_are_one_header_each_and_ours_stay_ours() {
+        let config = AmiProviderConfig::new(hookflash_ami::AmiConfig::new("h", 1, "u", "p"));
+        let call_id: CallId = "82b84899-4324-41fe-b1f6-596ed0ee82de".parse().unwrap();
+        let mut request =
+            OriginateRequest::new(call_id, TenantId::new_random(), "PJSIP/a", "5551002000");
+        request.variables.insert("CRM_ID", "42 a=b;c").unwrap();
+        request.trunk = Some("trunk-b".into());
+        assert!(request.variables.insert("HOOKFLASH_TRUNK", "x").is_err());
+        assert!(request.variables.insert("X", "1,CDR(userfield)=x").is_err());
+        let text = wire(originate(&config, &request));
+        let vars: Vec<&str> = text
+            .split("\r\n")
+            .filter_map(|l| l.strip_prefix("Variable: "))
+            .collect();
+        assert_eq!(
+            vars,
+            [
+                "HOOKFLASH_CALL_ID=82b84899-4324-41fe-b1f6-596ed0ee82de",
+                "HOOKFLASH_TRUNK=trunk-b",
+                "CRM_ID=42 a=b;c",
+            ]
+        );
+    }
+
     #[test]
     fn commands_match_their_transcripts() {
         let cases = [
@@ -349,7 +372,7 @@ mod tests {
             assert_eq!(wire(action), want[0], "{fixture}/{name}");
         }
         let call_id: CallId = "359f44ac-3cb3-45f4-aec7-65ef1ce34868".parse().unwrap();
-        let file = recording_file(call_id, None);
+        let file = recording_file(call_id);
         assert_eq!(
             wire(mixmonitor("PJSIP/agent1001-00000022", &file, "b")),
             recorded("recording", "MixMonitor")[0]

@@ -612,7 +612,7 @@ impl CallProvider for AmiProvider {
         let action = actions::originate(&self.inner.config, &request);
         let record = request
             .record
-            .then(|| actions::recording_file(request.call_id, None));
+            .then(|| actions::recording_file(request.call_id));
         self.spawn_originate(
             request.call_id,
             request.agent_endpoint.clone(),
@@ -776,15 +776,11 @@ impl CallProvider for AmiProvider {
 
     async fn start_recording(&self, request: RecordingRequest) -> Result<String, ProviderError> {
         let channel = self.channel(&request.leg)?;
-        let file = request
-            .name
-            .clone()
-            .unwrap_or_else(|| actions::recording_file(request.call_id, request.format.as_deref()));
-        let full = if file.starts_with('/') {
-            file.clone()
-        } else {
-            format!("{}/{file}", self.inner.config.monitor_dir)
-        };
+        // Relative, and built from our ids only: MixMonitor writes it into its monitor
+        // directory and nowhere else.
+        let format = request.format.unwrap_or_default();
+        let file = format!("{}.{format}", request.file_stem());
+        let full = format!("{}/{file}", self.inner.config.monitor_dir);
         lock(&self.inner.translator).note_recording(&request.leg, full.clone());
         let options = &self.inner.config.mixmonitor_options;
         self.send(actions::mixmonitor(&channel, &file, options))

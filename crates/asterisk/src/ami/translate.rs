@@ -453,6 +453,11 @@ impl AmiTranslator {
                             }
                         }
                     }
+                    // MixMonitor's own word on where it writes: it wins over the name the
+                    // provider asked for (a relative name lands in the monitor directory).
+                    Some("MIXMONITOR_FILENAME") if !value.is_empty() => {
+                        self.recordings.insert(uid, value);
+                    }
                     Some("DIALSTATUS") => {
                         if let Some(status) = failed_dial(&value) {
                             let kind = LegEventKind::DialFailed { status };

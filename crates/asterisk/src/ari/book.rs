@@ -38,6 +38,8 @@ pub(super) struct CustomerPlan {
     pub(super) ring_timeout: Duration,
     pub(super) caller_id: Option<String>,
     pub(super) variables: serde_json::Map<String, serde_json::Value>,
+    /// The trunk of this call when not the configured one.
+    pub(super) trunk: Option<String>,
     pub(super) record: bool,
 }
 

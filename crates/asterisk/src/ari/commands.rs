@@ -85,12 +85,16 @@ impl CallProvider for AriProvider {
         inner.not_connected()?;
         check_text("agent_endpoint", &request.agent_endpoint)?;
         check_text("customer_number", &request.customer_number)?;
-        let mut extra = Map::new();
-        for (k, v) in &request.variables {
-            check_text("variables", k)?;
-            check_text("variables", v)?;
-            extra.insert(k.clone(), Value::String(v.clone()));
+        if let Some(trunk) = &request.trunk {
+            check_text("trunk", trunk)?;
         }
+        // Checked by `ChannelVariables`: no reserved names, no function syntax (which ARI
+        // would apply as a dialplan function), no control characters.
+        let extra: Map<String, Value> = request
+            .variables
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_owned())))
+            .collect();
         let caller_id = caller_id_of(&request, inner.config.default_caller_id.as_deref());
         if let Some(c) = &caller_id {
             check_text("caller_id", c)?;
@@ -109,6 +113,7 @@ impl CallProvider for AriProvider {
                         ring_timeout: request.customer_ring_timeout,
                         caller_id: caller_id.clone(),
                         variables: extra.clone(),
+                        trunk: request.trunk.clone(),
                         record: request.record,
                     }),
                     ..CallCtl::default()
@@ -624,7 +629,12 @@ impl CallProvider for AriProvider {
         self.inner.not_connected()?;
         let call_id = self.inner.call_of(&request.leg).unwrap_or(request.call_id);
         self.inner
-            .start_bridge_recording(call_id, request.leg.as_str(), request.name)
+            .start_bridge_recording(
+                call_id,
+                request.leg.as_str(),
+                request.file_stem(),
+                request.format,
+            )
             .await
     }
 

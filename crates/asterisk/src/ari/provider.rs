@@ -9,7 +9,7 @@ use hookflash_ari::{
 };
 use hookflash_provider::{
     CALL_ID_VARIABLE, CallId, Correlation, LegEventKind, LegId, LegRole, LegSnapshot, LegState,
-    OriginateRequest, ProviderError, ProviderEvent, TransferId,
+    OriginateRequest, ProviderError, ProviderEvent, RecordingFormat, TransferId,
 };
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
@@ -193,6 +193,7 @@ impl AriProvider {
                 .map(str::to_owned)
                 .or_else(|| self.inner.config.default_caller_id.clone()),
             variables: Map::new(),
+            trunk: None,
             record: false,
         };
         self.inner.book().calls.insert(
@@ -263,11 +264,11 @@ impl Inner {
         vars
     }
 
-    pub(super) fn customer_endpoint(&self, number: &str) -> String {
+    pub(super) fn customer_endpoint(&self, number: &str, trunk: Option<&str>) -> String {
         if number.contains('/') {
             number.to_owned()
         } else {
-            format!("PJSIP/{number}@{}", self.config.trunk)
+            format!("PJSIP/{number}@{}", trunk.unwrap_or(&self.config.trunk))
         }
     }
 
@@ -290,7 +291,7 @@ impl Inner {
                 what: format!("call {call_id}"),
             });
         };
-        let endpoint = self.customer_endpoint(&plan.number);
+        let endpoint = self.customer_endpoint(&plan.number, plan.trunk.as_deref());
         let args = format!("{ARG_CUSTOMER},{call_id}");
         let result = match how {
             CustomerLeg::Originate => {
@@ -405,13 +406,16 @@ impl Inner {
         }
     }
 
+    /// Records the call's bridge (or `leg` outside one) as `name`, which hookflash built from
+    /// its own ids. An existing recording of that name is never overwritten: Asterisk refuses
+    /// and so does this.
     pub(super) async fn start_bridge_recording(
         &self,
         call_id: CallId,
         leg: &str,
-        name: Option<String>,
+        name: String,
+        format: Option<RecordingFormat>,
     ) -> Result<String, ProviderError> {
-        let name = name.unwrap_or_else(|| format!("hookflash-bridge-{call_id}"));
         check_text("name", &name)?;
         let bridge = self
             .book()
@@ -419,13 +423,14 @@ impl Inner {
             .get(&call_id)
             .and_then(|c| c.bridge.clone());
         self.book().recordings.insert(name.clone(), leg.to_owned());
-        let format = self.config.recording_format.clone();
+        let format = format.map_or_else(
+            || self.config.recording_format.clone(),
+            |f| f.as_str().to_owned(),
+        );
         let max = self.config.recording_max_duration.map(secs);
         let result = match bridge {
             Some(bridge) => {
-                let mut options = BridgesRecordOptions::new()
-                    .if_exists("overwrite")
-                    .beep(false);
+                let mut options = BridgesRecordOptions::new().if_exists("fail").beep(false);
                 options.max_duration_seconds = max;
                 self.client
                     .bridges()
@@ -435,7 +440,7 @@ impl Inner {
             None => {
                 let mut options = ChannelsRecordOptions::new();
                 options.max_duration_seconds = max;
-                options.if_exists = Some("overwrite".to_owned());
+                options.if_exists = Some("fail".to_owned());
                 options.beep = Some(false);
                 self.client
                     .channels()
@@ -523,7 +528,11 @@ impl Inner {
                     .get(&call_id)
                     .and_then(|c| c.agent.clone())
                     .unwrap_or(leg);
-                if let Err(e) = self.start_bridge_recording(call_id, &agent, None).await {
+                let name = format!("hookflash-bridge-{call_id}");
+                if let Err(e) = self
+                    .start_bridge_recording(call_id, &agent, name, None)
+                    .await
+                {
                     tracing::warn!(%call_id, error = %e, "ARI recording failed");
                 }
             }

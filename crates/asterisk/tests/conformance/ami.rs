@@ -269,9 +269,15 @@ async fn drive(provider: &AmiProvider, t: &Transcript, fed: &Shared) -> Result<(
                         let secs: u64 = secs.parse().map_err(|e| format!("DIAL_TIMEOUT: {e}"))?;
                         request.customer_ring_timeout = Duration::from_secs(secs);
                     }
+                    request.trunk = vars.get("HOOKFLASH_TRUNK").cloned();
                     for (k, v) in vars {
-                        if k != "HOOKFLASH_CALL_ID" && k != "DIAL_TIMEOUT" {
-                            request.variables.insert(k, v);
+                        if !["HOOKFLASH_CALL_ID", "DIAL_TIMEOUT", "HOOKFLASH_TRUNK"]
+                            .contains(&k.as_str())
+                        {
+                            request
+                                .variables
+                                .insert(&k, &v)
+                                .map_err(|e| format!("recorded variable: {e}"))?;
                         }
                     }
                     provider.originate(request).await
@@ -323,15 +329,10 @@ async fn drive(provider: &AmiProvider, t: &Transcript, fed: &Shared) -> Result<(
             "mixmonitor" => {
                 let leg = leg_of(provider, header(&m, "Channel")?).await?;
                 let call_id = current.ok_or("recording before any call")?;
-                let file = header(&m, "File")?;
-                let name = (file != format!("hookflash-{call_id}.wav")).then(|| file.to_owned());
+                // The file is named by the provider from our ids; Asterisk reports where it
+                // went (`MIXMONITOR_FILENAME`), which is what the record keeps.
                 provider
-                    .start_recording(RecordingRequest {
-                        call_id,
-                        leg,
-                        name,
-                        format: None,
-                    })
+                    .start_recording(RecordingRequest::new(call_id, leg))
                     .await
                     .map(|_| ())
             }
@@ -402,6 +403,25 @@ fn expected_error(m: &Message) -> bool {
     m.get_str("Direction") == Some("sideways")
 }
 
+/// A MixMonitor `File` as compared with the capture: the capture named a recording after its
+/// call (`hookflash-<call id>.wav`); the provider now adds the recording's own id
+/// (`hookflash-<call id>-<recording id>.wav`). Both compare as `hookflash-<call id>.<ext>`;
+/// anything else (a directory, another name) is compared as it is, and differs.
+fn recording_file_key(file: &str) -> String {
+    let Some((stem, ext)) = file.rsplit_once('.') else {
+        return file.to_owned();
+    };
+    let ours = stem.strip_prefix("hookflash-").filter(|rest| {
+        !file.contains('/') && rest.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    });
+    match ours.and_then(|rest| rest.get(..36)) {
+        Some(call) if stem.len() == 10 + 36 || stem.len() == 10 + 36 + 1 + 36 => {
+            format!("hookflash-{call}.{ext}")
+        }
+        _ => file.to_owned(),
+    }
+}
+
 /// Every action the client sent equals the transcript's, field for field and in order, with
 /// ActionIDs aside.
 fn wire_check(recorded: &[Message], received: &[Message]) -> Result<(), String> {
@@ -409,10 +429,13 @@ fn wire_check(recorded: &[Message], received: &[Message]) -> Result<(), String> 
         m.fields()
             .filter(|(k, _)| !k.eq_ignore_ascii_case(b"ActionID"))
             .map(|(k, v)| {
-                (
-                    String::from_utf8_lossy(k).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
+                let (k, v) = (String::from_utf8_lossy(k), String::from_utf8_lossy(v));
+                let v = if k == "File" {
+                    recording_file_key(&v)
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
             })
             .collect()
     };

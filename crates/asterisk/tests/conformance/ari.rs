@@ -99,15 +99,15 @@ async fn typed_errors(path: &Path) -> Result<(), Failed> {
                 .map(|(_, v)| v.clone())
         };
         let op = match (method.as_str(), seg.as_slice()) {
-            ("POST", ["channels", id, "answer"]) => ("answer", (*id).to_owned(), None),
-            ("POST", ["channels", id, "mute"]) => ("mute", (*id).to_owned(), None),
-            ("POST", ["channels", id, "dtmf"]) => ("dtmf", (*id).to_owned(), None),
-            ("POST", ["channels", id, "hold"]) => ("hold", (*id).to_owned(), None),
-            ("DELETE", ["channels", id, "hold"]) => ("unhold", (*id).to_owned(), None),
-            ("DELETE", ["channels", id]) => ("hangup", (*id).to_owned(), None),
+            ("POST", ["channels", id, "answer"]) => ("answer", (*id).to_owned()),
+            ("POST", ["channels", id, "mute"]) => ("mute", (*id).to_owned()),
+            ("POST", ["channels", id, "dtmf"]) => ("dtmf", (*id).to_owned()),
+            ("POST", ["channels", id, "hold"]) => ("hold", (*id).to_owned()),
+            ("DELETE", ["channels", id, "hold"]) => ("unhold", (*id).to_owned()),
+            ("DELETE", ["channels", id]) => ("hangup", (*id).to_owned()),
             ("POST", ["channels", id, "record"]) => {
                 record_format = q("format");
-                ("record", (*id).to_owned(), q("name"))
+                ("record", (*id).to_owned())
             }
             // Not something a provider command sends (the ARI client's own tests cover them).
             _ => continue,
@@ -138,7 +138,7 @@ async fn typed_errors(path: &Path) -> Result<(), Failed> {
         .await
         .map_err(|e| Failed::from(e.to_string()))?;
     let mut problems = Vec::new();
-    for ((op, id, name), status, message) in cases {
+    for ((op, id), status, message) in cases {
         let l = leg(&id)?;
         let result = match op {
             "answer" => provider.answer(&l).await,
@@ -148,12 +148,7 @@ async fn typed_errors(path: &Path) -> Result<(), Failed> {
             "unhold" => provider.unhold(&l).await,
             "hangup" => provider.hangup(&l, None).await,
             _ => provider
-                .start_recording(RecordingRequest {
-                    call_id: CallId::new_random(),
-                    leg: l.clone(),
-                    name,
-                    format: None,
-                })
+                .start_recording(RecordingRequest::new(CallId::new_random(), l.clone()))
                 .await
                 .map(|_| ()),
         };
@@ -375,7 +370,6 @@ enum Action {
     Record {
         call_id: CallId,
         leg: LegId,
-        name: String,
     },
     Hangup(LegId),
     StoredRecording(String),
@@ -615,10 +609,9 @@ fn make_plan(raw: &str) -> Result<Plan, Failed> {
                         {
                             for (k, v) in vars {
                                 if k != hookflash_provider::CALL_ID_VARIABLE {
-                                    req.variables.insert(
-                                        k.clone(),
-                                        v.as_str().unwrap_or_default().to_owned(),
-                                    );
+                                    req.variables
+                                        .insert(k, v.as_str().unwrap_or_default())
+                                        .map_err(|e| Failed::from(e.to_string()))?;
                                 }
                             }
                         }
@@ -683,7 +676,6 @@ fn make_plan(raw: &str) -> Result<Plan, Failed> {
                 Some(Action::Record {
                     call_id,
                     leg: leg(agent)?,
-                    name: h.q("name").unwrap_or_default().to_owned(),
                 })
             }
             ("GET", ["recordings", "stored", name]) => {
@@ -742,19 +734,18 @@ async fn command(
         Action::Mute(l, d) => provider.mute(&l, d).await,
         Action::Unmute(l, d) => provider.unmute(&l, d).await,
         Action::Dtmf(l, digits) => provider.send_dtmf(&l, &digits).await,
-        Action::Record { call_id, leg, name } => {
-            let req = RecordingRequest {
-                call_id,
-                leg,
-                name: Some(name.clone()),
-                format: None,
-            };
+        // The capture named the recording after the call; the provider now names every
+        // recording it starts after the call and the recording's own id (the fake answers by
+        // path, so the replay goes on with the recorded events).
+        Action::Record { call_id, leg } => {
+            let req = RecordingRequest::new(call_id, leg);
+            let want = req.file_stem();
             let got = provider.start_recording(req).await?;
-            if got == name {
+            if got == want {
                 Ok(())
             } else {
                 Err(ProviderError::Rejected {
-                    reason: format!("recording named {got}, expected {name}"),
+                    reason: format!("recording named {got}, expected {want}"),
                 })
             }
         }
@@ -890,6 +881,38 @@ fn sorted(q: &[(String, String)]) -> Vec<(String, String)> {
     q
 }
 
+/// The query of a request as compared with the capture. The capture predates recordings named
+/// from our ids and never overwritten, so of a `.../record` request the `name` and `ifExists`
+/// are checked by [`recording_query_problem`] instead.
+fn comparable(q: &[(String, String)], record: bool) -> Vec<(String, String)> {
+    let mut q = sorted(q);
+    if record {
+        q.retain(|(k, _)| k != "name" && k != "ifExists");
+    }
+    q
+}
+
+/// What is wrong with a recording request's name and `ifExists`: the name must be
+/// `hookflash-<call id>-<recording id>` (or `hookflash-bridge-<call id>` for a recording the
+/// originate asked for) and an existing recording must never be overwritten.
+fn recording_query_problem(q: &[(String, String)]) -> Option<String> {
+    let get = |k: &str| q.iter().find(|(qk, _)| qk == k).map(|(_, v)| v.as_str());
+    let name = get("name").unwrap_or_default();
+    let ours = name
+        .strip_prefix("hookflash-")
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        || name.strip_prefix("hookflash-bridge-").is_some();
+    if !ours || name.len() > 90 {
+        return Some(format!("recording name {name:?} is not built from our ids"));
+    }
+    (get("ifExists") != Some("fail")).then(|| {
+        format!(
+            "recording {name} may overwrite (ifExists {:?})",
+            get("ifExists")
+        )
+    })
+}
+
 /// Every request received against the transcript's, in order.
 fn wire_diff(recorded: &[Http], received: &[ReceivedRequest]) -> Vec<String> {
     let mut out = Vec::new();
@@ -901,9 +924,13 @@ fn wire_diff(recorded: &[Http], received: &[ReceivedRequest]) -> Vec<String> {
             ));
             continue;
         };
+        let record = r.path.ends_with("/record");
+        if record && let Some(problem) = recording_query_problem(&r.query) {
+            out.push(format!("wire: request {i}: {problem}"));
+        }
         let same = r.method == h.method
             && r.path == h.path
-            && sorted(&r.query) == sorted(&h.query)
+            && comparable(&r.query, record) == comparable(&h.query, record)
             && r.body == h.body;
         if !same {
             out.push(format!(

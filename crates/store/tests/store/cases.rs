@@ -87,7 +87,7 @@ pub(crate) async fn connection_settings(store: Store) {
 pub(crate) async fn migrations_down_redo_up(store: Store) {
     let status = store.migration_status().await.unwrap();
     let versions: Vec<i64> = status.iter().map(|s| s.version).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     assert!(
         status
             .iter()
@@ -99,15 +99,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     );
 
     let mut steps = Vec::new();
-    let reverted = store.migrate_down(3, &mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(reverted, vec![5, 4, 3]);
+    let reverted = store.migrate_down(4, &mut |p| steps.push(p)).await.unwrap();
+    assert_eq!(reverted, vec![6, 5, 4, 3]);
     assert!(matches!(
         steps[0],
-        MigrationProgress::Reverting { version: 5, .. }
+        MigrationProgress::Reverting { version: 6, .. }
     ));
     assert!(matches!(
         steps[1],
-        MigrationProgress::Reverted { version: 5, .. }
+        MigrationProgress::Reverted { version: 6, .. }
     ));
     let status = store.migration_status().await.unwrap();
     assert_eq!(status[2].status, MigrationStatusKind::Pending);
@@ -117,7 +117,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     assert!(store.calls().get(t, CallId::new_random()).await.is_err());
 
     let applied = store.migrate_up(&mut |_| {}).await.unwrap();
-    assert_eq!(applied, vec![3, 4, 5]);
+    assert_eq!(applied, vec![3, 4, 5, 6]);
     assert!(
         store
             .calls()
@@ -129,15 +129,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
 
     let mut steps = Vec::new();
     let redone = store.migrate_redo(&mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(redone, Some(5));
+    assert_eq!(redone, Some(6));
     assert_eq!(steps.len(), 4, "{steps:?}");
     assert!(matches!(
         steps[3],
-        MigrationProgress::Applied { version: 5, .. }
+        MigrationProgress::Applied { version: 6, .. }
     ));
 
     let reverted = store.migrate_down(10, &mut |_| {}).await.unwrap();
-    assert_eq!(reverted, vec![5, 4, 3, 2, 1]);
+    assert_eq!(reverted, vec![6, 5, 4, 3, 2, 1]);
     let status = store.migration_status().await.unwrap();
     assert!(
         status
@@ -145,7 +145,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
             .all(|s| s.status == MigrationStatusKind::Pending)
     );
     assert_eq!(store.migrate_redo(&mut |_| {}).await.unwrap(), None);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
     tenant(&store, "again").await;
 }
 
@@ -799,6 +799,32 @@ pub(crate) async fn sounds_recordings_cdr(store: Store) {
         Some(r2.clone())
     );
     assert!(store.recordings().delete(t, r1.id).await.unwrap());
+
+    // A started recording keeps our id and the caller's label (metadata, never a path), and
+    // is never overwritten by a second start of the same id.
+    let started = StartedRecording {
+        id: hookflash_provider::RecordingId::new_random(),
+        call_id: call,
+        path: "/rec/hookflash-x.wav".into(),
+        format: "gsm".into(),
+        label: Some("../../etc/asterisk/x".into()),
+    };
+    let r3 = store.recordings().start(t, &started).await.unwrap();
+    assert_eq!(r3.id, *started.id.as_uuid());
+    assert_eq!(r3.label.as_deref(), Some("../../etc/asterisk/x"));
+    assert_eq!(
+        (r3.path.as_str(), r3.format.as_str()),
+        ("/rec/hookflash-x.wav", "gsm")
+    );
+    assert!(store.recordings().start(t, &started).await.is_err());
+    assert_eq!(
+        store.recordings().for_call(t, call).await.unwrap(),
+        vec![r3.clone()]
+    );
+    assert!(store.recordings().stop(t, r3.id).await.unwrap());
+    assert!(!store.recordings().stop(t, r3.id).await.unwrap());
+    let stopped = store.recordings().get(t, r3.id).await.unwrap().unwrap();
+    assert!(stopped.stopped_at.is_some());
 
     let mut cdr = Cdr {
         tenant_id: *t.as_uuid(),

@@ -398,12 +398,11 @@ async fn hold_on_a_dial_bridged_call_is_unsupported() {
 async fn conference_mode_chosen_per_call() {
     let mut rig = Rig::start(BridgeMode::Dial).await;
     let call_id = hookflash_provider::CallId::new_random();
-    let mut req = rig.request(call_id);
-    req.variables.insert(
-        hookflash_twilio::BRIDGE_VARIABLE.to_owned(),
-        "conference".to_owned(),
-    );
-    rig.provider.originate(req).await.unwrap();
+    let req = rig.request(call_id);
+    rig.provider
+        .originate_with(req, BridgeMode::Conference)
+        .await
+        .unwrap();
     let (_, customer) = rig.connected().await;
     rig.wait_for("bridged", |e| {
         e.leg.as_str() == customer && matches!(e.kind, LegEventKind::Bridged { .. })
@@ -578,12 +577,7 @@ async fn recording_start_pause_resume_stop() {
     let (agent, _customer) = rig.connected().await;
     let name = rig
         .provider
-        .start_recording(RecordingRequest {
-            call_id,
-            leg: leg(&agent),
-            name: None,
-            format: None,
-        })
+        .start_recording(RecordingRequest::new(call_id, leg(&agent)))
         .await
         .unwrap();
     assert!(hookflash_twilio::is_sid(&name, "RE"));

@@ -216,12 +216,7 @@ async fn every_request_of_a_busy_call_is_a_documented_operation() {
         .unwrap();
     let rec = rig
         .provider
-        .start_recording(RecordingRequest {
-            call_id,
-            leg: leg(&agent),
-            name: None,
-            format: None,
-        })
+        .start_recording(RecordingRequest::new(call_id, leg(&agent)))
         .await
         .unwrap();
     rig.provider

@@ -1,0 +1,2 @@
+ALTER TABLE recordings DROP COLUMN stopped_at;
+ALTER TABLE recordings DROP COLUMN label;
