@@ -139,7 +139,7 @@ async fn ari_agent_first_bridge() {
     let mut messages = Vec::new();
     while !messages
         .iter()
-        .any(|m: &Value| m["record"]["state"] == "connected")
+        .any(|m: &Value| m["call"]["state"] == "connected")
     {
         let left = deadline.saturating_duration_since(Instant::now());
         let Some(v) = ws.next_json(left).await else {
@@ -148,7 +148,7 @@ async fn ari_agent_first_bridge() {
                 fake.received()
             );
         };
-        if v["record"]["call_id"] == call_id.as_str() {
+        if let Some(v) = ws.follow(&call_id, v) {
             messages.push(v);
         }
     }

@@ -123,8 +123,10 @@ async fn post_calls_and_event_to_websocket_latency() {
         if v["type"] != "call_created" && v["type"] != "call_updated" {
             continue;
         }
-        let Some(ts) = v["record"]["last_event_at"]
-            .as_str()
+        // The newest timeline entry the message brings is the event that caused it.
+        let newest = v["events"].as_array().and_then(|e| e.last());
+        let Some(ts) = newest
+            .and_then(|e| e["at"].as_str())
             .and_then(pbx_timestamp)
         else {
             continue;

@@ -189,7 +189,7 @@ async fn inbound_queue_call_is_offered_answered_and_logged() {
                 );
                 answered = true;
             }
-            Some("call_ended") => final_record = Some(v["record"].clone()),
+            Some("call_ended") => final_record = Some(v.clone()),
             _ => {}
         }
     }
@@ -197,7 +197,7 @@ async fn inbound_queue_call_is_offered_answered_and_logged() {
     assert!(answered, "the agent answered it");
     let record = final_record.unwrap();
     assert_eq!(record["call_id"], call_id.as_str());
-    assert_eq!(record["disposition"], "answered");
+    assert_eq!(record["changes"]["disposition"], "answered", "{record}");
 
     let (s, detail) = admin
         .send(

@@ -231,7 +231,7 @@ async fn inbound_queue(test: &str, postgres: bool) {
         match v["type"].as_str() {
             Some("offer") => offered = Some(v["call_id"].as_str().unwrap().to_owned()),
             Some("answered") => answered = true,
-            Some("call_ended") if offered.is_some() => last = Some(v["record"].clone()),
+            Some("call_ended") if offered.is_some() => last = Some(v.clone()),
             _ => {}
         }
     }
@@ -252,6 +252,9 @@ async fn inbound_queue(test: &str, postgres: bool) {
     assert_eq!(call["disposition"], "answered", "{detail}");
     assert_eq!(call["hung_up_by"], "customer", "{detail}");
     assert_eq!(call["agent_id"], agent["id"], "{detail}");
+    // The DID the carrier called, in E.164, as the called number and the DID.
+    assert_eq!(call["to_number"], "+18005550100", "{detail}");
+    assert_eq!(call["did"], "+18005550100", "{detail}");
     ws.close().await;
     store.close().await;
     // Let the queue's last hangups land before the next scenario uses the phones.
