@@ -29,7 +29,7 @@ fn ari_config(dir: &std::path::Path, ari_port: u16, listen: &str, db: &str) -> s
     let text = format!(
         r#"listen = "{listen}"
 database_url = "{db}"
-jwt_secret = "e2e-secret-e2e-secret-e2e-secret"
+jwt_secret = "Vq3xZk8Lr7TbQ0sYp4Hc9Jd6Fg1Ma5Ue2Ri8To7Yw4Ql0Mv3Xn6Bj9Kp"
 phone_validation = "possible"
 
 [[asterisk]]

@@ -72,6 +72,25 @@ async fn fresh_start_prints_the_admin_password_once() {
         dir.join("hookflash.db").exists(),
         "SQLite file in the working directory"
     );
+    // The printed password is a one-time password: refused for tokens until changed.
+    let r = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "one-time password");
+    let r = http
+        .post(format!("{base}/api/v1/auth/password"))
+        .json(
+            &serde_json::json!({"username": "admin", "current_password": password,
+                                  "new_password": "the operator's own passphrase"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "first password change");
+    let password = "the operator's own passphrase".to_owned();
     let api = Api::login(&base, "admin", &password).await;
     let (s, servers) = api
         .send(reqwest::Method::GET, "/api/v1/servers", None)

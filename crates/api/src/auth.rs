@@ -1,17 +1,13 @@
-//! Authentication: HS256 JWTs (access + refresh) for people, `hfk_` api keys for machines, the
-//! [`Caller`] extractor that every protected handler takes, and the login rate limiter.
+//! Authentication: HS256 JWTs (access + refresh) for people, `hfk_` api keys for machines, and
+//! the [`Caller`] extractor that every protected handler takes.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use chrono::Utc;
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{Quota, RateLimiter};
+use chrono::{DateTime, TimeZone, Utc};
 use hookflash_provider::TenantId;
 use hookflash_store::{API_KEY_PREFIX, UserRole};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -123,6 +119,23 @@ pub struct Claims {
     pub exp: i64,
     /// Issued at.
     pub iat: i64,
+    /// The user's token version when issued: a password change moves it on, which ends every
+    /// token issued before.
+    #[serde(default)]
+    pub ver: i64,
+    /// A refresh token's id in the store (each is used once); absent on access tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// A verified credential: who is calling, and until when the credential is good. A
+/// WebSocket uses the expiry to end the stream when the token does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Who is calling.
+    pub caller: Caller,
+    /// When the credential stops working (none: an api key without expiry).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The HS256 signing and verifying keys.
@@ -162,42 +175,79 @@ impl JwtKeys {
         }
     }
 
-    fn issue_one(
-        &self,
-        user: Uuid,
-        tenant: TenantId,
-        role: Role,
-        typ: &str,
-        ttl: Duration,
-    ) -> Result<String> {
-        let now = Utc::now().timestamp();
-        let claims = Claims {
-            sub: user.to_string(),
-            tid: tenant.to_string(),
-            role: role.as_str().to_owned(),
-            typ: typ.to_owned(),
-            exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
-            iat: now,
-        };
+    /// Signs `claims` as they are (tests use it to make tokens with a chosen expiry).
+    ///
+    /// # Errors
+    /// [`ApiError::Token`] if signing fails.
+    pub fn sign(&self, claims: &Claims) -> Result<String> {
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims,
+            claims,
             &self.encoding,
         )?)
     }
 
-    /// Issues an access + refresh pair.
+    /// Issues an access + refresh pair at token version 0 whose refresh token is not
+    /// recorded in the store (so it cannot be exchanged): for tools and tests that need an
+    /// access token. Logins use [`JwtKeys::issue_session`].
     ///
     /// # Errors
     /// [`ApiError::Token`] if signing fails.
     pub fn issue(&self, user: Uuid, tenant: TenantId, role: Role) -> Result<TokenPair> {
+        self.issue_session(
+            &SessionGrant {
+                user,
+                tenant,
+                role,
+                version: 0,
+                refresh_id: Uuid::nil(),
+            },
+            Utc::now(),
+        )
+    }
+
+    /// Issues an access + refresh pair at `now` for a login or refresh recorded in the store.
+    ///
+    /// # Errors
+    /// [`ApiError::Token`] if signing fails.
+    pub fn issue_session(&self, grant: &SessionGrant, now: DateTime<Utc>) -> Result<TokenPair> {
+        let iat = now.timestamp();
+        let claims = |typ: &str, ttl: Duration, jti: Option<String>| Claims {
+            sub: grant.user.to_string(),
+            tid: grant.tenant.to_string(),
+            role: grant.role.as_str().to_owned(),
+            typ: typ.to_owned(),
+            exp: iat.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2)),
+            iat,
+            ver: grant.version,
+            jti,
+        };
         Ok(TokenPair {
-            access_token: self.issue_one(user, tenant, role, "access", ACCESS_TTL)?,
-            refresh_token: self.issue_one(user, tenant, role, "refresh", REFRESH_TTL)?,
+            access_token: self.sign(&claims("access", ACCESS_TTL, None))?,
+            refresh_token: self.sign(&claims(
+                "refresh",
+                REFRESH_TTL,
+                Some(grant.refresh_id.to_string()),
+            ))?,
             token_type: "Bearer".to_owned(),
             expires_in: ACCESS_TTL.as_secs(),
-            role,
+            role: grant.role,
         })
+    }
+
+    /// Verifies a token of the given type (`access` or `refresh`) and returns its claims.
+    ///
+    /// # Errors
+    /// [`ApiError::Unauthorized`] for a bad signature, an expired token or the wrong type.
+    pub fn decode(&self, token: &str, typ: &str) -> Result<Claims> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| ApiError::Unauthorized)?;
+        if data.claims.typ != typ {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(data.claims)
     }
 
     /// Verifies a token of the given type (`access` or `refresh`).
@@ -205,20 +255,31 @@ impl JwtKeys {
     /// # Errors
     /// [`ApiError::Unauthorized`] for a bad signature, an expired token or the wrong type.
     pub fn verify(&self, token: &str, typ: &str) -> Result<Caller> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|_| ApiError::Unauthorized)?;
-        let c = data.claims;
-        if c.typ != typ {
-            return Err(ApiError::Unauthorized);
-        }
-        Ok(Caller {
-            tenant: c.tid.parse().map_err(|_| ApiError::Unauthorized)?,
-            user_id: Some(c.sub.parse().map_err(|_| ApiError::Unauthorized)?),
-            role: Role::parse(&c.role).ok_or(ApiError::Unauthorized)?,
-        })
+        caller_of(&self.decode(token, typ)?)
     }
+}
+
+/// What a token pair is issued for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionGrant {
+    /// The user.
+    pub user: Uuid,
+    /// Their tenant.
+    pub tenant: TenantId,
+    /// Their role now.
+    pub role: Role,
+    /// Their token version now.
+    pub version: i64,
+    /// The stored refresh token the pair's refresh token stands for.
+    pub refresh_id: Uuid,
+}
+
+fn caller_of(c: &Claims) -> Result<Caller> {
+    Ok(Caller {
+        tenant: c.tid.parse().map_err(|_| ApiError::Unauthorized)?,
+        user_id: Some(c.sub.parse().map_err(|_| ApiError::Unauthorized)?),
+        role: Role::parse(&c.role).ok_or(ApiError::Unauthorized)?,
+    })
 }
 
 /// Resolves a presented credential (JWT access token or `hfk_` api key) to a caller.
@@ -226,22 +287,38 @@ impl JwtKeys {
 /// # Errors
 /// [`ApiError::Unauthorized`] when it does not verify; the store's error otherwise.
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller> {
+    Ok(authenticate_session(state, token).await?.caller)
+}
+
+/// Like [`authenticate_token`], with the credential's expiry.
+///
+/// A deactivated or deleted user loses access at once, not when the token expires; a changed
+/// role applies at once too (a demoted admin keeps no admin power); a password change ends
+/// every token issued before it (the token version moved on).
+///
+/// # Errors
+/// As [`authenticate_token`].
+pub async fn authenticate_session(state: &AppState, token: &str) -> Result<Session> {
     if token.starts_with(API_KEY_PREFIX) {
         return authenticate_api_key(state, token).await;
     }
-    let mut caller = state.jwt().verify(token, "access")?;
-    // A deactivated or deleted user loses access at once, not when the token expires; a
-    // changed role applies at once too (a demoted admin keeps no admin power).
+    let claims = state.jwt().decode(token, "access")?;
+    let mut caller = caller_of(&claims)?;
     if let Some(user) = caller.user_id {
         match state.store().users().get(caller.tenant, user).await? {
-            Some(u) if u.active => caller.role = Role::from_user(u.role),
+            Some(u) if u.active && u.token_version == claims.ver => {
+                caller.role = Role::from_user(u.role);
+            }
             _ => return Err(ApiError::Unauthorized),
         }
     }
-    Ok(caller)
+    Ok(Session {
+        caller,
+        expires_at: Utc.timestamp_opt(claims.exp, 0).single(),
+    })
 }
 
-async fn authenticate_api_key(state: &AppState, token: &str) -> Result<Caller> {
+async fn authenticate_api_key(state: &AppState, token: &str) -> Result<Session> {
     let Some(key) = state.store().api_keys().verify(token).await? else {
         return Err(ApiError::Unauthorized);
     };
@@ -258,11 +335,61 @@ async fn authenticate_api_key(state: &AppState, token: &str) -> Result<Caller> {
     } else {
         Role::Agent
     };
-    Ok(Caller {
-        tenant,
-        user_id: key.user_id,
-        role,
+    Ok(Session {
+        caller: Caller {
+            tenant,
+            user_id: key.user_id,
+            role,
+        },
+        expires_at: key.expires_at,
     })
+}
+
+/// A change to who may do what in a tenant (a user deactivated, demoted or given a new
+/// password; an api key revoked): open WebSockets of that tenant re-check their credential at
+/// once rather than at their next periodic check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionChange {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The user whose access changed (none: re-check every session of the tenant).
+    pub user: Option<Uuid>,
+}
+
+/// Publishes [`SessionChange`]s to the open WebSockets of this process (bounded; a socket that
+/// misses some re-checks anyway).
+#[derive(Debug, Clone)]
+pub struct SessionChanges {
+    tx: tokio::sync::broadcast::Sender<SessionChange>,
+}
+
+impl Default for SessionChanges {
+    fn default() -> Self {
+        Self {
+            tx: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+}
+
+impl SessionChanges {
+    /// A user's access changed.
+    pub fn changed(&self, tenant: TenantId, user: Uuid) {
+        // No receiver (no open socket) is not an error.
+        let _ = self.tx.send(SessionChange {
+            tenant,
+            user: Some(user),
+        });
+    }
+
+    /// Something not tied to one user changed (an api key was revoked): every session of the
+    /// tenant re-checks.
+    pub fn tenant_changed(&self, tenant: TenantId) {
+        let _ = self.tx.send(SessionChange { tenant, user: None });
+    }
+
+    pub(crate) fn subscribe(&self) -> tokio::sync::broadcast::Receiver<SessionChange> {
+        self.tx.subscribe()
+    }
 }
 
 /// The credential in a request's headers: `Authorization: Bearer ...` or `X-API-Key`.
@@ -312,51 +439,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Login attempts per (client IP, username), bounded in memory.
-pub(crate) struct LoginLimiter {
-    limiter: RateLimiter<(String, String), DefaultKeyedStateStore<(String, String)>, DefaultClock>,
-    clock: DefaultClock,
-}
-
-impl std::fmt::Debug for LoginLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginLimiter")
-            .field("keys", &self.limiter.len())
-            .finish()
-    }
-}
-
-/// Keys kept before old entries are pruned; bounds memory under a spray of usernames.
-const MAX_LIMITER_KEYS: usize = 10_000;
-
-impl LoginLimiter {
-    /// Allows `per_minute` attempts per key per minute (a burst of that many, then refills).
-    pub(crate) fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        Self {
-            limiter: RateLimiter::hashmap(Quota::per_minute(n)),
-            clock: DefaultClock::default(),
-        }
-    }
-
-    /// Counts one attempt.
-    ///
-    /// # Errors
-    /// [`ApiError::RateLimited`] with the wait until the next allowed attempt.
-    pub(crate) fn check(&self, ip: Option<IpAddr>, username: &str) -> Result<()> {
-        if self.limiter.len() > MAX_LIMITER_KEYS {
-            self.limiter.retain_recent();
-        }
-        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let key = (ip, username.to_ascii_lowercase());
-        self.limiter
-            .check_key(&key)
-            .map_err(|not_until| ApiError::RateLimited {
-                retry_after: not_until.wait_time_from(self.clock.now()),
-            })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,18 +457,5 @@ mod tests {
         assert!(keys.verify(&pair.access_token, "refresh").is_err());
         let other = JwtKeys::from_secret(b"other");
         assert!(other.verify(&pair.access_token, "access").is_err());
-    }
-
-    #[test]
-    fn limiter_refuses_after_the_burst() {
-        let l = LoginLimiter::new(3);
-        for _ in 0..3 {
-            l.check(None, "admin").unwrap();
-        }
-        match l.check(None, "ADMIN") {
-            Err(ApiError::RateLimited { retry_after }) => assert!(retry_after > Duration::ZERO),
-            other => panic!("{other:?}"),
-        }
-        l.check(None, "someone-else").unwrap();
     }
 }

@@ -217,9 +217,12 @@ pub struct Config {
     /// Request body limit in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
-    /// Login attempts allowed per IP and username per minute.
+    /// Login attempts allowed per account (tenant and username) per minute, from anywhere.
     #[serde(default = "default_login_per_minute")]
     pub login_attempts_per_minute: u32,
+    /// Login attempts allowed per client address per minute, whatever the usernames.
+    #[serde(default = "default_login_per_ip_per_minute")]
+    pub login_attempts_per_ip_per_minute: u32,
     /// Asterisk servers.
     #[serde(default)]
     pub asterisk: Vec<AsteriskServer>,
@@ -247,6 +250,9 @@ fn default_body_limit() -> usize {
 fn default_login_per_minute() -> u32 {
     5
 }
+fn default_login_per_ip_per_minute() -> u32 {
+    30
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -259,6 +265,7 @@ impl Default for Config {
             admin_password: None,
             body_limit: default_body_limit(),
             login_attempts_per_minute: default_login_per_minute(),
+            login_attempts_per_ip_per_minute: default_login_per_ip_per_minute(),
             asterisk: Vec::new(),
             twilio: Vec::new(),
             variables: crate::variable_policy::VariablePolicy::default(),
@@ -387,6 +394,9 @@ impl Config {
                 )));
             }
         }
+        if let Some(secret) = &self.jwt_secret {
+            crate::password::check_jwt_secret(secret).map_err(ApiError::Config)?;
+        }
         if crate::phone::parse_region(&self.default_region).is_none() {
             return Err(ApiError::Config(format!(
                 "default_region: unknown region {}",
@@ -401,6 +411,30 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As `openssl rand -base64 48` makes them.
+    const STRONG_SECRET: &str = "q8Jx3mZ0r5Vt9Lk2WbN7yPc4Hs6Df1Ga0Ue8Ri3To5Yw2Ql7Mv9Xn4Bj6Kp1Sz8Ch";
+
+    /// A JWT secret anyone could guess lets anyone sign tokens: the server refuses to start.
+    #[test]
+    fn weak_jwt_secrets_refuse_to_start() {
+        for weak in [
+            "x",
+            "change-me",
+            "e2e-secret-e2e-secret-e2e-secret",
+            &"a".repeat(64),
+        ] {
+            let env = |k: &str| (k == "HOOKFLASH_JWT_SECRET").then(|| weak.to_owned());
+            match Config::load_with_env(None, env) {
+                Err(ApiError::Config(msg)) => assert!(msg.contains("jwt_secret"), "{msg}"),
+                other => panic!("{weak:?} accepted: {other:?}"),
+            }
+        }
+        let env = |k: &str| (k == "HOOKFLASH_JWT_SECRET").then(|| STRONG_SECRET.to_owned());
+        Config::load_with_env(None, env).unwrap();
+        // No secret at all is fine: a random one is drawn (tokens end at restart).
+        Config::load_with_env(None, |_| None).unwrap();
+    }
 
     #[test]
     fn file_then_env_overrides() {
@@ -444,7 +478,7 @@ mod tests {
             "MY_ARI" => Some("s2".to_owned()),
             "HOOKFLASH_TWILIO_TW_TOKEN" => Some("tok".to_owned()),
             "HOOKFLASH_DATABASE_URL" => Some("postgres://x/y".to_owned()),
-            "HOOKFLASH_JWT_SECRET" => Some("jwt".to_owned()),
+            "HOOKFLASH_JWT_SECRET" => Some(STRONG_SECRET.to_owned()),
             _ => None,
         };
         c.apply_env(env).unwrap();
@@ -453,7 +487,7 @@ mod tests {
         assert_eq!(c.asterisk[1].secret.as_deref(), Some("s2"));
         assert_eq!(c.twilio[0].auth_token.as_deref(), Some("tok"));
         assert_eq!(c.database_url, "postgres://x/y");
-        assert_eq!(c.jwt_secret.as_deref(), Some("jwt"));
+        assert_eq!(c.jwt_secret.as_deref(), Some(STRONG_SECRET));
         assert_eq!(c.listen.port(), 9000);
     }
 

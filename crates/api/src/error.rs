@@ -46,6 +46,16 @@ pub enum ApiError {
     /// A user with this username or e-mail already exists in the tenant.
     #[error("a user with this username or email already exists")]
     UserExists,
+    /// The change would leave the tenant without an active admin.
+    #[error("the tenant's last active admin cannot be deactivated or demoted")]
+    LastAdmin,
+    /// The password is a one-time password: change it with `POST /api/v1/auth/password`
+    /// before logging in.
+    #[error("this one-time password must be changed: POST /api/v1/auth/password")]
+    PasswordChangeRequired,
+    /// The one-time password has expired: an admin must set a new one.
+    #[error("this one-time password has expired: ask an admin for a new one")]
+    PasswordExpired,
     /// Too many attempts; try again after the given time.
     #[error("too many attempts")]
     RateLimited {
@@ -115,7 +125,9 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Conflict(_) | Self::UserExists => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::UserExists | Self::LastAdmin => StatusCode::CONFLICT,
+            Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::PasswordExpired => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -147,6 +159,9 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Conflict(_) => "conflict",
             Self::UserExists => "user_exists",
+            Self::LastAdmin => "last_admin",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::PasswordExpired => "password_expired",
             Self::RateLimited { .. } => "rate_limited",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RequestTimeout => "request_timeout",

@@ -39,8 +39,10 @@ mod config;
 mod error;
 mod extract;
 pub mod listener;
+mod login_limit;
 mod metrics;
 mod openapi;
+mod password;
 mod phone;
 mod probe;
 mod router;
@@ -53,7 +55,8 @@ mod ws;
 mod ws_messages;
 
 pub use auth::{
-    ACCESS_TTL, Caller, Claims, JwtKeys, REFRESH_TTL, Role, TokenPair, authenticate_token,
+    ACCESS_TTL, Caller, Claims, JwtKeys, REFRESH_TTL, Role, Session, SessionChange, SessionChanges,
+    SessionGrant, TokenPair, authenticate_session, authenticate_token,
 };
 pub use bootstrap::{ADMIN_USERNAME, ensure_default_tenant_and_admin};
 pub use config::{
@@ -70,12 +73,14 @@ pub use routes::auth::DEFAULT_TENANT_SLUG;
 pub use serve::{ServeConfig, serve};
 pub use state::{AppState, ProviderRegistry, ServerEntry, Settings};
 pub use variable_policy::VariablePolicy;
-pub use ws::{CLOSE_TOO_SLOW, SEND_TIMEOUT};
+pub use ws::{
+    CLOSE_ROLE_CHANGED, CLOSE_SESSION_EXPIRED, CLOSE_SESSION_REVOKED, CLOSE_TOO_SLOW, SEND_TIMEOUT,
+};
 
 /// Request and response bodies of the API, as they appear in the OpenAPI document.
 pub mod model {
     pub use crate::routes::agents::{AgentBody, AgentStateBody, AgentStateSel, AgentView};
-    pub use crate::routes::auth::{LoginBody, RefreshBody};
+    pub use crate::routes::auth::{ChangePasswordBody, LoginBody, RefreshBody};
     pub use crate::routes::calls::{
         ActionAccepted, CallAccepted, CallDetailView, CallPage, CallView, CreateCall,
         DispositionBody, DtmfBody, EventView, LegView, ListCalls, MuteBody, ParkBody, PartyBody,

@@ -11,7 +11,7 @@ use crate::ws;
 #[openapi(
     info(title = "hookflash API", description = "Call control, agents, statistics and events for hookflash."),
     paths(
-        auth::login, auth::refresh,
+        auth::login, auth::refresh, auth::change_password,
         calls::create_call, calls::list_calls, calls::get_call, calls::hangup_call,
         calls::hold_start, calls::hold_stop, calls::mute_start, calls::mute_stop,
         recordings::record_start, recordings::record_stop, recordings::record_pause,

@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi_json))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/password", post(auth::change_password))
         .route("/api/v1/ws", get(ws::ws_handler))
         .route(
             "/api/v1/calls",

@@ -8,10 +8,11 @@ use std::time::Duration;
 use hookflash_provider::{CallId, CallProvider, TenantId, TransferId};
 use hookflash_store::Store;
 
-use crate::auth::{JwtKeys, LoginLimiter};
+use crate::auth::{JwtKeys, SessionChanges};
 use crate::bus::EventBus;
 use crate::config::{Config, DialFormat, PhoneValidation, Protocol};
 use crate::error::{ApiError, Result};
+use crate::login_limit::LoginLimiter;
 use crate::metrics::Metrics;
 use crate::probe::ServerProbe;
 
@@ -105,8 +106,10 @@ pub struct Settings {
     pub dial_formats: HashMap<String, DialFormat>,
     /// Request body limit in bytes.
     pub body_limit: usize,
-    /// Login attempts per IP and username per minute.
+    /// Login attempts per account (tenant and username) per minute.
     pub login_attempts_per_minute: u32,
+    /// Login attempts per client address per minute, whatever the usernames.
+    pub login_attempts_per_ip_per_minute: u32,
     /// The HS256 secret.
     pub jwt_secret: Vec<u8>,
     /// WebSocket heartbeat interval.
@@ -144,6 +147,7 @@ impl Settings {
                 .collect(),
             body_limit: config.body_limit,
             login_attempts_per_minute: config.login_attempts_per_minute,
+            login_attempts_per_ip_per_minute: config.login_attempts_per_ip_per_minute,
             jwt_secret,
             ws_heartbeat: Duration::from_secs(20),
             ws_queue: 256,
@@ -183,6 +187,7 @@ struct Inner {
     bus: EventBus,
     jwt: JwtKeys,
     login_limiter: LoginLimiter,
+    sessions: SessionChanges,
     settings: Settings,
     metrics: Metrics,
     transfers: Mutex<HashMap<String, TransferEntry>>,
@@ -214,7 +219,11 @@ impl AppState {
                 providers,
                 bus,
                 jwt: JwtKeys::from_secret(&settings.jwt_secret),
-                login_limiter: LoginLimiter::new(settings.login_attempts_per_minute),
+                login_limiter: LoginLimiter::new(
+                    settings.login_attempts_per_minute,
+                    settings.login_attempts_per_ip_per_minute,
+                ),
+                sessions: SessionChanges::default(),
                 settings,
                 metrics: Metrics::new(),
                 transfers: Mutex::new(HashMap::new()),
@@ -250,6 +259,12 @@ impl AppState {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Where changes to users' access are published, so open WebSockets re-check at once
+    /// (call [`SessionChanges::tenant_changed`] after revoking an api key).
+    pub fn sessions(&self) -> &SessionChanges {
+        &self.inner.sessions
     }
 
     pub(crate) fn login_limiter(&self) -> &LoginLimiter {

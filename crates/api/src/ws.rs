@@ -8,6 +8,13 @@
 //! `{"type":"resync","reason":...}`: messages may have been missed (the api-server's bus relay
 //! lost its PostgreSQL LISTEN connection and listens again); read the calls shown again.
 //!
+//! Sessions end when the credential does: the stream closes with [`CLOSE_SESSION_EXPIRED`]
+//! when the token (or api key) expires, with [`CLOSE_SESSION_REVOKED`] when the user is
+//! deactivated or deleted, their password changes or the api key is revoked, and with
+//! [`CLOSE_ROLE_CHANGED`] when the user's role changes (reconnect to stream with the new role).
+//! The credential is checked again at once on every change to the user made through this
+//! process, and at every heartbeat for changes made elsewhere (another api-server, the store).
+//!
 //! Heartbeats: a `{"type":"heartbeat"}` text frame and a WebSocket ping every interval.
 //! A client that falls behind the bus (it missed messages) or whose socket does not take a
 //! frame within [`SEND_TIMEOUT`] is closed with code [`CLOSE_TOO_SLOW`]; nothing is buffered
@@ -22,7 +29,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
 use hookflash_calls::{CallRecord, CallState, Direction};
 use hookflash_provider::CallId;
@@ -32,7 +39,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
-use crate::auth::{Caller, authenticate_token, bearer_from_headers};
+use crate::auth::{Caller, SessionChange, authenticate_session, bearer_from_headers};
 use crate::bus::BusMessage;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::ApiQuery;
@@ -43,6 +50,13 @@ use crate::ws_messages::{CallDeltas, WsMessage, call_message};
 
 /// Close code for a client that cannot keep up (application range, "try again later" meaning).
 pub const CLOSE_TOO_SLOW: u16 = 4008;
+/// Close code when the token or api key expires: reconnect with a fresh one.
+pub const CLOSE_SESSION_EXPIRED: u16 = 4001;
+/// Close code when access was revoked: user deactivated or deleted, password changed, api key
+/// revoked.
+pub const CLOSE_SESSION_REVOKED: u16 = 4003;
+/// Close code when the user's role changed: reconnect to get the stream of the new role.
+pub const CLOSE_ROLE_CHANGED: u16 = 4004;
 /// How long one frame may take to be accepted by the socket.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -81,7 +95,10 @@ pub(crate) async fn ws_handler(
         .or_else(|| token_from_protocol(&headers))
         .or_else(|| bearer_from_headers(&headers))
         .ok_or(ApiError::Unauthorized)?;
-    let caller = authenticate_token(&state, &token).await?;
+    // Subscribed before the check, so no change between the check and the upgrade is missed.
+    let changes = state.sessions().subscribe();
+    let session = authenticate_session(&state, &token).await?;
+    let caller = session.caller;
     // Credentials first: an unauthenticated request learns nothing, not even upgrade errors.
     let upgrade = upgrade.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let agent = my_agent(&state, &caller).await?;
@@ -91,9 +108,71 @@ pub(crate) async fn ws_handler(
         .on_upgrade(move |socket| async move {
             let metrics = state.metrics().clone();
             metrics.ws_clients.inc();
-            Client::new(state, caller, agent).run(socket, rx).await;
+            let lifetime = Lifetime {
+                token,
+                expires_at: session.expires_at,
+                changes,
+            };
+            Client::new(state, caller, agent)
+                .run(socket, rx, lifetime)
+                .await;
             metrics.ws_clients.dec();
         }))
+}
+
+/// What ends a session: its credential (checked again on changes) and its expiry.
+struct Lifetime {
+    token: String,
+    expires_at: Option<DateTime<Utc>>,
+    changes: tokio::sync::broadcast::Receiver<SessionChange>,
+}
+
+impl Lifetime {
+    /// Resolves when the credential expires (never for one without expiry).
+    async fn expired(expires_at: Option<DateTime<Utc>>) {
+        match expires_at {
+            Some(at) => {
+                let left = (at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                tokio::time::sleep(left).await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Whether a published change concerns this session: the same user, or the whole
+    /// tenant; a missed change (lag) might have.
+    async fn next_relevant_change(&mut self, caller: &Caller) {
+        loop {
+            match self.changes.recv().await {
+                Ok(c)
+                    if c.tenant == caller.tenant
+                        && (c.user.is_none() || c.user == caller.user_id) =>
+                {
+                    return;
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+/// Checks the session's credential again: revoked or expired closes, a changed role closes.
+async fn recheck(state: &AppState, caller: &Caller, token: &str) -> Step {
+    match authenticate_session(state, token).await {
+        Ok(s) if s.caller.role == caller.role => Step::Continue,
+        Ok(_) => Step::Close(CLOSE_ROLE_CHANGED, "role changed: reconnect"),
+        Err(ApiError::Unauthorized) => Step::Close(
+            CLOSE_SESSION_REVOKED,
+            "access revoked: user deactivated, password changed or key revoked",
+        ),
+        Err(e) => {
+            // The store is down: keep streaming, the next heartbeat checks again.
+            tracing::warn!(error = %e, "could not re-check a WebSocket session");
+            Step::Continue
+        }
+    }
 }
 
 struct Client {
@@ -260,7 +339,10 @@ impl Client {
         mut self,
         socket: WebSocket,
         mut rx: tokio::sync::broadcast::Receiver<Arc<BusMessage>>,
+        mut lifetime: Lifetime,
     ) {
+        let expiry = Lifetime::expired(lifetime.expires_at);
+        tokio::pin!(expiry);
         let (mut tx, mut incoming) = socket.split();
         let mut heartbeat = tokio::time::interval(self.state.settings().ws_heartbeat);
         heartbeat.tick().await;
@@ -289,12 +371,25 @@ impl Client {
                     }
                     Err(RecvError::Closed) => Step::Close(1001, "server shutting down"),
                 },
+                () = &mut expiry => Step::Close(
+                    CLOSE_SESSION_EXPIRED,
+                    "token expired: reconnect with a fresh token",
+                ),
+                () = lifetime.next_relevant_change(&self.caller) => {
+                    recheck(&self.state, &self.caller, &lifetime.token).await
+                }
                 _ = heartbeat.tick() => {
-                    let s = send(&mut tx, json!({"type": "heartbeat", "at": Utc::now()})).await;
-                    if matches!(s, Step::Continue) {
-                        ping(&mut tx).await
-                    } else {
-                        s
+                    match recheck(&self.state, &self.caller, &lifetime.token).await {
+                        Step::Continue => {
+                            let s = send(&mut tx, json!({"type": "heartbeat", "at": Utc::now()}))
+                                .await;
+                            if matches!(s, Step::Continue) {
+                                ping(&mut tx).await
+                            } else {
+                                s
+                            }
+                        }
+                        closed => closed,
                     }
                 }
                 frame = incoming.next() => match frame {

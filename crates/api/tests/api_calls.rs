@@ -705,9 +705,12 @@ async fn bootstrap_creates_admin_once(db: Db) {
 #[tokio::test]
 async fn bootstrap_uses_the_given_password() {
     let store = api_common::store_for(Db::Sqlite).await;
-    let printed = hookflash_api::ensure_default_tenant_and_admin(&store, Some("s3cret-pw".into()))
-        .await
-        .unwrap();
+    let printed = hookflash_api::ensure_default_tenant_and_admin(
+        &store,
+        Some("mauve kettle orbit 71".into()),
+    )
+    .await
+    .unwrap();
     assert!(
         printed.is_none(),
         "nothing to print when the password was given"
@@ -721,7 +724,7 @@ async fn bootstrap_uses_the_given_password() {
     assert!(
         store
             .users()
-            .verify_password(tenant.tenant_id(), "admin", "s3cret-pw")
+            .verify_password(tenant.tenant_id(), "admin", "mauve kettle orbit 71")
             .await
             .unwrap()
             .is_some()
@@ -797,12 +800,17 @@ async fn ami_provider_originate_and_ping_through_the_api() {
     };
     let (s, tokens) = send(
         Method::POST,
-        "/api/v1/auth/login",
+        "/api/v1/auth/password",
         None,
-        Some(json!({"username": "admin", "password": password})),
+        Some(json!({"username": "admin", "current_password": password,
+                    "new_password": "the operator's own passphrase"})),
     )
     .await;
-    assert_eq!(s, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the one-time password is changed first: {tokens}"
+    );
     let token = tokens["access_token"].as_str().unwrap().to_owned();
     let (s, agent) = send(
         Method::POST,

@@ -18,6 +18,7 @@ const PUBLIC: &[&str] = &[
     "/metrics",
     "/api/v1/auth/login",
     "/api/v1/auth/refresh",
+    "/api/v1/auth/password",
 ];
 
 fn operations() -> Vec<(Method, String)> {
@@ -64,6 +65,8 @@ fn body_for(method: &Method, path: &str, call_id: &str) -> Option<Value> {
         json!({"username": "x", "password": "y"})
     } else if path == "/api/v1/auth/refresh" {
         json!({"refresh_token": "x"})
+    } else if path == "/api/v1/auth/password" {
+        json!({"username": "x", "current_password": "y", "new_password": "z"})
     } else {
         json!({})
     })

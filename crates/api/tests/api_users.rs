@@ -1,6 +1,7 @@
-//! User administration over HTTP: an admin onboards an agent (given or generated password),
-//! the agent logs in; duplicates are 409 `user_exists`, bad roles 422 naming `role`; roles
-//! are enforced; an admin cannot deactivate themself; a deactivated user loses access.
+//! User administration over HTTP: an admin onboards an agent (given or generated password,
+//! both one-time: changed at first login), the agent logs in; duplicates are 409
+//! `user_exists`, bad roles 422 naming `role`; roles are enforced; an admin cannot deactivate
+//! themself; a deactivated user loses access.
 //! Runs on SQLite always and on PostgreSQL when HOOKFLASH_TEST_POSTGRES_URL is set.
 
 #[macro_use]
@@ -18,6 +19,27 @@ async fn login(app: &TestApp, tenant: &str, username: &str, password: &str) -> (
         Some(json!({"tenant": tenant, "username": username, "password": password})),
     )
     .await
+}
+
+/// A first login with a one-time password: refused with 403 `password_change_required`, then
+/// the password is changed and the answer carries the tokens.
+async fn first_login(app: &TestApp, tenant: &str, username: &str, otp: &str, new: &str) -> Value {
+    let (s, body) = login(app, tenant, username, otp).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(error_code(&body), "password_change_required");
+    let (s, tokens) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/password",
+            None,
+            Some(
+                json!({"tenant": tenant, "username": username, "current_password": otp,
+                        "new_password": new}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tokens}");
+    tokens
 }
 
 async fn admin_onboards_an_agent(db: Db) {
@@ -45,8 +67,8 @@ async fn admin_onboards_an_agent(db: Db) {
     let id = created["user"]["id"].as_str().unwrap().to_owned();
     assert!(!created.to_string().contains("argon2"), "{created}");
 
-    let (s, tokens) = login(&app, &slug, "jdoe", &otp).await;
-    assert_eq!(s, StatusCode::OK, "{tokens}");
+    assert_eq!(created["user"]["must_change_password"], true);
+    let tokens = first_login(&app, &slug, "jdoe", &otp, "jane's own kettle 4 tea").await;
     assert_eq!(tokens["role"], "agent");
     let jdoe = tokens["access_token"].as_str().unwrap().to_owned();
 
@@ -57,13 +79,19 @@ async fn admin_onboards_an_agent(db: Db) {
             "/api/v1/users",
             Some(&app.a.admin),
             Some(json!({"username": "sup2", "role": "supervisor",
-                        "password": "a long enough one"})),
+                        "password": "a long enough one, orbit 7"})),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{created}");
     assert!(created.get("one_time_password").is_none(), "{created}");
-    let (s, _) = login(&app, &slug, "sup2", "a long enough one").await;
-    assert_eq!(s, StatusCode::OK);
+    first_login(
+        &app,
+        &slug,
+        "sup2",
+        "a long enough one, orbit 7",
+        "sup2 own passphrase 31",
+    )
+    .await;
 
     // Duplicates, bad roles, short passwords.
     let (s, body) = app
@@ -126,7 +154,8 @@ async fn admin_onboards_an_agent(db: Db) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 6, "{list}");
-    assert!(!list.to_string().contains("password"), "{list}");
+    assert!(!list.to_string().contains("password_hash"), "{list}");
+    assert!(!list.to_string().contains("argon2"), "{list}");
     let (s, _) = app
         .send(Method::GET, "/api/v1/users", Some(&app.a.agent1), None)
         .await;
@@ -151,29 +180,50 @@ async fn admin_onboards_an_agent(db: Db) {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
-    // PATCH: role and name; password reset answers nothing secret.
+    // PATCH: role and name.
     let (s, body) = app
         .send(
             Method::PATCH,
             &format!("/api/v1/users/{id}"),
             Some(&app.a.admin),
-            Some(json!({"role": "supervisor", "display_name": "Jane D.",
-                        "password": "brand new password"})),
+            Some(json!({"role": "supervisor", "display_name": "Jane D."})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["role"], "supervisor");
     assert_eq!(body["display_name"], "Jane D.");
-    assert!(!body.to_string().contains("brand new"), "{body}");
     // The new role applies at once, even to a token issued before the change.
     let (s, _) = app
         .send(Method::GET, "/api/v1/users", Some(&jdoe), None)
         .await;
     assert_eq!(s, StatusCode::OK);
+    // A password reset answers nothing secret, ends the tokens issued before, and is a
+    // one-time password again.
+    let (s, body) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{id}"),
+            Some(&app.a.admin),
+            Some(json!({"password": "brand new password 5x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert!(!body.to_string().contains("brand new"), "{body}");
+    assert_eq!(body["must_change_password"], true);
+    let (s, _) = app
+        .send(Method::GET, "/api/v1/users", Some(&jdoe), None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = login(&app, &slug, "jdoe", &otp).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, tokens) = login(&app, &slug, "jdoe", "brand new password").await;
-    assert_eq!(s, StatusCode::OK);
+    let tokens = first_login(
+        &app,
+        &slug,
+        "jdoe",
+        "brand new password 5x",
+        "brand new password",
+    )
+    .await;
     assert_eq!(tokens["role"], "supervisor");
     let (s, body) = app
         .send(

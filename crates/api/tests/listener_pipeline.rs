@@ -113,7 +113,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    hookflash_api::ensure_default_tenant_and_admin(&store, Some("pw-pw-pw-pw".into()))
+    hookflash_api::ensure_default_tenant_and_admin(&store, Some("Correct-Horse-Battery-93".into()))
         .await
         .unwrap();
     let tenant = store

@@ -545,7 +545,7 @@ pub fn ami_config(dir: &std::path::Path, ami: SocketAddr, listen: SocketAddr, db
     let text = format!(
         r#"listen = "{listen}"
 database_url = "{db}"
-jwt_secret = "e2e-secret-e2e-secret-e2e-secret"
+jwt_secret = "Vq3xZk8Lr7TbQ0sYp4Hc9Jd6Fg1Ma5Ue2Ri8To7Yw4Ql0Mv3Xn6Bj9Kp"
 
 [[asterisk]]
 name = "pbx1"

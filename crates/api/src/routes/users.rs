@@ -1,11 +1,17 @@
 //! Users of the tenant: an admin creates (onboards) them, changes role, name, password or
 //! active flag, and deactivates them; supervisors list them. Password hashes never leave the
 //! store.
+//!
+//! A password an admin sets for someone else, or one generated here, is a one-time password:
+//! its owner must replace it (`POST /api/v1/auth/password`) before getting tokens, within
+//! [`ONE_TIME_PASSWORD_TTL`]. No change may leave the tenant without an active admin (409
+//! `last_admin`), whoever asks, an api key included. Each change is published so the user's
+//! open WebSockets re-check at once.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_store::{NewUser, StoreError, User, UserRole, one_time_password};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,14 +19,27 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, Result};
 use crate::extract::ApiJson;
+pub use crate::password::MIN_PASSWORD_LEN;
+use crate::password::check_password;
 use crate::phone::reject_crlf;
 use crate::routes::scope::parse_uuid;
 use crate::state::AppState;
 
-/// Shortest password an admin may set.
-pub const MIN_PASSWORD_LEN: usize = 12;
-/// Longest password accepted (argon2 work grows with it).
-const MAX_PASSWORD_LEN: usize = 128;
+/// How long a one-time password works before its owner must have replaced it.
+pub(crate) const ONE_TIME_PASSWORD_TTL: TimeDelta = TimeDelta::hours(72);
+
+fn one_time_expiry() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.checked_add_signed(ONE_TIME_PASSWORD_TTL).unwrap_or(now)
+}
+
+/// The store's refusal to remove the last admin as the API's 409 `last_admin`.
+fn last_admin(e: StoreError) -> ApiError {
+    match e {
+        StoreError::LastAdmin => ApiError::LastAdmin,
+        other => other.into(),
+    }
+}
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -37,6 +56,10 @@ pub struct UserView {
     pub role: String,
     /// A deactivated user cannot log in.
     pub active: bool,
+    /// The password is a one-time password its owner must change at first login.
+    pub must_change_password: bool,
+    /// When the one-time password stops working.
+    pub password_expires_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -54,6 +77,8 @@ impl From<User> for UserView {
             display_name: u.display_name,
             role: u.role.as_str().to_owned(),
             active: u.active,
+            must_change_password: u.must_change_password,
+            password_expires_at: u.password_expires_at,
             created_at: u.created_at,
             updated_at: u.updated_at,
             last_login_at: u.last_login_at,
@@ -76,7 +101,9 @@ pub struct CreateUserBody {
     /// `admin`, `supervisor` or `agent`.
     #[schema(example = "agent")]
     pub role: String,
-    /// At least 12 characters; omit it to get a generated one-time password in the answer.
+    /// 12 to 128 characters, no control characters, not easy to guess (zxcvbn score 3); omit
+    /// it to get a generated one in the answer. Either way it is a one-time password: the
+    /// user must change it at first login, within 72 hours.
     #[serde(default)]
     pub password: Option<String>,
 }
@@ -104,7 +131,9 @@ pub struct UpdateUserBody {
     /// Activate or deactivate.
     #[serde(default)]
     pub active: Option<bool>,
-    /// A new password (at least 12 characters); the answer never contains it.
+    /// A new one-time password for someone else (same rules as at creation; the user must
+    /// change it at next login); the answer never contains it. Your own password is changed
+    /// with `POST /api/v1/auth/password`.
     #[serde(default)]
     pub password: Option<String>,
 }
@@ -155,17 +184,6 @@ fn check_display_name(name: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-fn check_password(password: &str) -> Result<()> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD_LEN || password.len() > MAX_PASSWORD_LEN {
-        return Err(ApiError::validation(
-            "password",
-            format!("{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
-        ));
-    }
-    Ok(())
-}
-
 /// A user of the caller's tenant whom the caller may see (below supervisor: only themself).
 /// Anything else, including a malformed id, is a 404.
 async fn visible_user(state: &AppState, caller: &Caller, id: &str) -> Result<User> {
@@ -212,7 +230,10 @@ pub(crate) async fn create_user(
     let role = parse_role(&body.role)?;
     let (password, generated) = match body.password {
         Some(p) => {
-            check_password(&p)?;
+            let mut context = vec![username.as_str()];
+            context.extend(email.as_deref());
+            context.extend(display_name.as_deref());
+            check_password("password", &p, &context)?;
             (p, None)
         }
         None => {
@@ -236,6 +257,17 @@ pub(crate) async fn create_user(
             StoreError::Conflict(_) => ApiError::UserExists,
             other => other.into(),
         })?;
+    let expires_at = one_time_expiry();
+    state
+        .store()
+        .users()
+        .require_password_change(caller.tenant, user.id, Some(expires_at))
+        .await?;
+    let user = User {
+        must_change_password: true,
+        password_expires_at: Some(expires_at),
+        ..user
+    };
     Ok((
         StatusCode::CREATED,
         Json(CreatedUser {
@@ -274,12 +306,15 @@ pub(crate) async fn get_user(
 }
 
 /// Changes a user's role, name, active flag or password (admin). An admin cannot change
-/// their own role nor deactivate themself.
+/// their own role nor deactivate themself, nor set their own password here; the tenant's last
+/// active admin can be neither demoted nor deactivated (409 `last_admin`). A password set here
+/// is a one-time password.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id")), request_body = UpdateUserBody,
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+        (status = 409, body = ErrorBody, description = "`conflict`: yourself; `last_admin`: the tenant's last active admin"),
+        (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn update_user(
     State(state): State<AppState>,
@@ -296,9 +331,17 @@ pub(crate) async fn update_user(
         .map(check_display_name)
         .transpose()?;
     if let Some(p) = &body.password {
-        check_password(p)?;
+        let mut context = vec![user.username.as_str()];
+        context.extend(user.email.as_deref());
+        context.extend(user.display_name.as_deref());
+        check_password("password", p, &context)?;
     }
     let myself = caller.user_id == Some(user.id);
+    if myself && body.password.is_some() {
+        return Err(ApiError::Conflict(
+            "change your own password with POST /api/v1/auth/password".to_owned(),
+        ));
+    }
     if myself && role.is_some_and(|r| r != user.role) {
         return Err(ApiError::Conflict(
             "you cannot change your own role".to_owned(),
@@ -318,14 +361,21 @@ pub(crate) async fn update_user(
                 role.unwrap_or(user.role),
                 display_name.as_deref().or(user.display_name.as_deref()),
             )
-            .await?;
-    }
-    if let Some(p) = &body.password {
-        users.set_password(caller.tenant, user.id, p).await?;
+            .await
+            .map_err(last_admin)?;
     }
     if let Some(active) = body.active {
-        users.set_active(caller.tenant, user.id, active).await?;
+        users
+            .set_active(caller.tenant, user.id, active)
+            .await
+            .map_err(last_admin)?;
     }
+    if let Some(p) = &body.password {
+        users
+            .set_one_time_password(caller.tenant, user.id, p, Some(one_time_expiry()))
+            .await?;
+    }
+    state.sessions().changed(caller.tenant, user.id);
     let updated = users
         .get(caller.tenant, user.id)
         .await?
@@ -333,12 +383,14 @@ pub(crate) async fn update_user(
     Ok(Json(updated.into()))
 }
 
-/// Deactivates a user (admin): they can no longer log in; their history stays. An admin
-/// cannot deactivate themself.
+/// Deactivates a user (admin): they can no longer log in and their open WebSockets close;
+/// their history stays. An admin cannot deactivate themself, and nobody the tenant's last
+/// active admin (409 `last_admin`).
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`conflict`: yourself; `last_admin`: the tenant's last active admin")),
     security(("bearer" = [])))]
 pub(crate) async fn delete_user(
     State(state): State<AppState>,
@@ -356,7 +408,9 @@ pub(crate) async fn delete_user(
         .store()
         .users()
         .set_active(caller.tenant, user.id, false)
-        .await?;
+        .await
+        .map_err(last_admin)?;
+    state.sessions().changed(caller.tenant, user.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -371,8 +425,6 @@ mod tests {
         assert!(check_username("a\r\nb").is_err());
         assert!(check_email("a@example.com").is_ok());
         assert!(check_email("nope").is_err());
-        assert!(check_password("short").is_err());
-        assert!(check_password("twelve chars").is_ok());
         assert!(parse_role("agent").is_ok());
         match parse_role("root") {
             Err(ApiError::Validation { field, .. }) => assert_eq!(field, "role"),
