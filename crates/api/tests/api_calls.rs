@@ -19,8 +19,8 @@ use hookflash_api::bus::{BusMessage, EventBus};
 use hookflash_api::{
     AmiPing, AppState, Config, Protocol, ProviderRegistry, Settings, VariablePolicy,
 };
-use hookflash_provider::CallId;
-use serde_json::json;
+use hookflash_provider::{CallId, ProviderError};
+use serde_json::{Value, json};
 
 async fn originate_is_recorded_then_sent(db: Db) {
     let app = TestApp::with_settings(db, |s| {
@@ -112,6 +112,78 @@ async fn originate_is_recorded_then_sent(db: Db) {
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "server");
+}
+
+/// The API writes no call state after `created` (issue 11 point 12): an originate whose
+/// outcome is unknown (a timeout) is answered 202 `pending` and left to the tracker; a refusal
+/// is an error for the caller, and the record is ended by the tracker from the provider's
+/// `originate_result` event, not by the handler.
+async fn originate_errors_leave_call_state_to_the_tracker(db: Db) {
+    let app = TestApp::new(db).await;
+    let states = |body: &Value| -> Vec<(String, Value)> {
+        body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a page: {body}"))
+            .iter()
+            .map(|c| {
+                (
+                    c["state"].as_str().unwrap_or_default().to_owned(),
+                    c["disposition"].clone(),
+                )
+            })
+            .collect()
+    };
+    *app.provider.originate_error.lock().unwrap() = Some(ProviderError::Timeout {
+        what: "Originate".to_owned(),
+    });
+    let (s, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/calls",
+            Some(&app.a.agent1),
+            Some(json!({"number": "+12025550143"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["state"], "pending", "{body}");
+    let pending = body["call_id"].as_str().unwrap().to_owned();
+    let (s, body) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/calls/{pending}"),
+            Some(&app.a.admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["call"]["state"], "created",
+        "the tracker decides: {body}"
+    );
+    assert_eq!(body["call"]["disposition"], Value::Null, "{body}");
+
+    *app.provider.originate_error.lock().unwrap() = Some(ProviderError::Rejected {
+        reason: "Originate refused".to_owned(),
+    });
+    let (s, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/calls",
+            Some(&app.a.agent1),
+            Some(json!({"number": "+12025550144"})),
+        )
+        .await;
+    assert!(s.is_client_error() || s.is_server_error(), "{s} {body}");
+    let (s, body) = app
+        .send(Method::GET, "/api/v1/calls", Some(&app.a.admin), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let states = states(&body);
+    assert_eq!(states.len(), 2, "{body}");
+    assert!(
+        states.iter().all(|(s, d)| s == "created" && d.is_null()),
+        "no call state written by the handler: {states:?}"
+    );
 }
 
 async fn provider_not_connected_is_503_naming_it(db: Db) {
@@ -879,6 +951,7 @@ async fn ami_provider_originate_and_ping_through_the_api() {
 on_both!(
     originate_is_recorded_then_sent,
     provider_not_connected_is_503_naming_it,
+    originate_errors_leave_call_state_to_the_tracker,
     list_filters_and_paginates,
     in_call_controls_reach_the_provider,
     transfers_blind_and_attended,

@@ -652,10 +652,10 @@ impl Fold {
                 self.dial_failed = Some(*status);
                 self.rec.customer_dialed = true;
             }
-            LegEventKind::VariableSet { name, value } => {
-                if name == "HOOKFLASH_TENANT_ID" && self.rec.tenant.is_none() {
-                    self.rec.tenant = value.parse().ok();
-                }
+            LegEventKind::VariableSet { name, value }
+                if name == "HOOKFLASH_TENANT_ID" && self.rec.tenant.is_none() =>
+            {
+                self.rec.tenant = value.parse().ok();
             }
             LegEventKind::Renamed { new_name } => {
                 self.rec.legs[i].channel = Some(new_name.clone());
@@ -798,11 +798,16 @@ impl Fold {
             rec.customer_leg = Some(rec.legs[c].leg.clone());
             rec.customer_channel.clone_from(&rec.legs[c].channel);
         }
-        rec.hangup_cause = self
-            .customer
-            .and_then(|c| rec.legs[c].cause.clone())
-            .or_else(|| self.agent.and_then(|a| rec.legs[a].cause.clone()))
-            .or_else(|| rec.legs.iter().find_map(|l| l.cause.clone()));
+        // A call's cause is the cause it ended with: a leg that left a live call (a Local
+        // half, a consulted agent) does not give the call one.
+        rec.hangup_cause = if self.ended {
+            self.customer
+                .and_then(|c| rec.legs[c].cause.clone())
+                .or_else(|| self.agent.and_then(|a| rec.legs[a].cause.clone()))
+                .or_else(|| rec.legs.iter().find_map(|l| l.cause.clone()))
+        } else {
+            None
+        };
 
         // Who hung up: the first remote hangup request after the last hand-off (transfer,
         // park), for connected calls only; the customer wins an exact tie.
@@ -906,6 +911,11 @@ fn live_state(f: &Fold) -> CallState {
             return CallState::Transferring;
         }
         return CallState::Connected;
+    }
+    if rec.bridged && f.scratch.iter().any(|s| s.held_since.is_some()) {
+        // Held by moving the parties out of their bridge (hold emulated with music in the
+        // dialplan): still on hold, not a hand-off.
+        return CallState::OnHold;
     }
     if rec.bridged {
         // Was connected and is not now: a hand-off under way, or the call is coming down.
@@ -1176,5 +1186,55 @@ mod tests {
         assert_eq!(r.talk_secs, 7);
         assert!(!r.is_on_hold);
         assert_eq!(r.hung_up_by, Some(Party::System));
+    }
+
+    fn connected_call() -> Vec<TimelineEntry> {
+        let bridged = |b: &str| LegEventKind::Bridged {
+            bridge: b.to_owned(),
+            with: None,
+        };
+        vec![
+            entry(0, "a", created()),
+            entry(10, "a", LegEventKind::Answered),
+            entry(20, "c", created()),
+            entry(1_000, "c", LegEventKind::Answered),
+            entry(1_001, "c", bridged("b")),
+            entry(1_002, "a", bridged("b")),
+        ]
+    }
+
+    #[test]
+    fn a_hold_that_moves_the_parties_out_of_their_bridge_is_on_hold() {
+        let unbridged = |b: &str| LegEventKind::Unbridged {
+            bridge: b.to_owned(),
+        };
+        let mut entries = connected_call();
+        entries.extend([
+            entry(2_000, "c", unbridged("b")),
+            entry(2_000, "a", unbridged("b")),
+            entry(2_001, "c", LegEventKind::Held),
+        ]);
+        let r = fold(&entries);
+        assert_eq!(r.state, CallState::OnHold);
+        assert!(r.is_on_hold);
+        entries.push(entry(5_000, "c", LegEventKind::Unheld));
+        assert_eq!(fold(&entries).state, CallState::Connected);
+    }
+
+    #[test]
+    fn a_live_call_has_no_hangup_cause_until_it_ends() {
+        let mut entries = connected_call();
+        // A third leg (a consulted agent, a plumbing half) comes and goes.
+        entries.extend([entry(2_000, "x", created()), entry(2_500, "x", hung_up(17))]);
+        let r = fold(&entries);
+        assert_eq!(r.state, CallState::Connected);
+        assert_eq!(r.hangup_cause, None);
+        entries.extend([
+            entry(9_000, "c", hung_up(16)),
+            entry(9_001, "a", hung_up(16)),
+        ]);
+        let r = fold(&entries);
+        assert_eq!(r.state, CallState::Ended);
+        assert_eq!(r.hangup_cause.map(|c| c.code), Some(16));
     }
 }

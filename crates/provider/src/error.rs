@@ -75,6 +75,14 @@ impl ProviderError {
         )
     }
 
+    /// Whether the request may have reached the platform although it failed here (no answer
+    /// in time, the link lost mid-request): its outcome is unknown, and only the platform's
+    /// events can tell what happened. Every other error means the request was not carried
+    /// out.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Transport { .. })
+    }
+
     /// A stable snake_case code for APIs and metrics.
     pub fn code(&self) -> &'static str {
         match self {

@@ -559,7 +559,27 @@ impl TwilioProvider {
             "Timeout",
             timeout_secs(request.agent_ring_timeout).to_string(),
         ));
-        let call = self.inner.api.create_call(&form).await?;
+        let call = match self.inner.api.create_call(&form).await {
+            Ok(call) => call,
+            Err(e) => {
+                let e = ProviderError::from(e);
+                // Twilio refused the call: a fact for the tracker, which ends the call from
+                // it (no callback will ever come). An unknown outcome is left to callbacks.
+                if !e.is_outcome_unknown()
+                    && let Ok(leg) = LegId::new(format!("originate-{call_id}"))
+                {
+                    let kind = LegEventKind::OriginateResult {
+                        outcome: hookflash_provider::OriginateOutcome::Failed {
+                            failure: hookflash_provider::OriginateFailure::Refused,
+                            message: Some(e.to_string()),
+                        },
+                    };
+                    self.inner
+                        .publish([LegEvent::new(leg, Utc::now(), kind).with_call_id(call_id)]);
+                }
+                return Err(e);
+            }
+        };
         tracing::info!(%call_id, agent_leg = %call.sid, "Twilio accepted the agent leg");
         self.inner.registry().set_agent_leg(call_id, &call.sid);
         Ok(())

@@ -64,7 +64,8 @@ pub struct CreateCall {
 pub struct CallAccepted {
     /// The new call's id (events about it carry the same id).
     pub call_id: String,
-    /// `created`.
+    /// `created`; `pending` when the provider could not confirm the request in time (it may
+    /// still ring: the call's events decide, and the record shows it).
     pub state: String,
 }
 
@@ -387,24 +388,24 @@ pub(crate) async fn create_call(
     request.caller_id = caller_id.or(did);
     request.variables = variables;
     request.record = body.record;
-    if let Err(e) = entry.provider.originate(request).await {
-        // The tracker never hears of a call that was not placed: close the record here.
-        row.version = 1;
-        row.state = "ended".to_owned();
-        row.disposition = Some("failed".to_owned());
-        row.ended_at = Some(Utc::now());
-        row.updated_at = Utc::now();
-        if let Err(se) = state.store().write_call(&CallWrite::call(row)).await {
-            tracing::warn!(error = %se, %call_id, "could not mark a failed originate");
+    // The call's state is the tracker's alone: this handler writes none after `created`. A
+    // refusal reaches the tracker as the provider's `originate_result` event (failure
+    // `refused`), which ends the call as failed; a request whose outcome is unknown (a
+    // timeout) may still ring, so it is answered 202 `pending` and its legs' events decide.
+    let accepted = match entry.provider.originate(request).await {
+        Ok(()) => "created",
+        Err(e) if e.is_outcome_unknown() => {
+            tracing::warn!(%call_id, server = %entry.name, error = %e, "originate outcome unknown");
+            "pending"
         }
-        return Err(provider_err(&entry, e));
-    }
+        Err(e) => return Err(provider_err(&entry, e)),
+    };
     tracing::info!(%call_id, server = %entry.name, "originate requested");
     Ok((
         StatusCode::ACCEPTED,
         Json(CallAccepted {
             call_id: call_id.to_string(),
-            state: "created".to_owned(),
+            state: accepted.to_owned(),
         }),
     ))
 }

@@ -33,6 +33,8 @@ pub struct RecordingProvider {
     pub originates: Mutex<Vec<OriginateRequest>>,
     pub recordings: Mutex<Vec<RecordingRequest>>,
     pub disconnected: AtomicBool,
+    /// The error the next `originate` answers with, once.
+    pub originate_error: Mutex<Option<ProviderError>>,
 }
 
 impl RecordingProvider {
@@ -62,7 +64,10 @@ impl CallProvider for RecordingProvider {
             request.agent_endpoint, request.customer_number
         ))?;
         self.originates.lock().unwrap().push(request);
-        Ok(())
+        match self.originate_error.lock().unwrap().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
     async fn hangup(&self, leg: &LegId, _cause: Option<HangupCause>) -> Result<(), ProviderError> {
         self.log(format!("hangup {leg}"))

@@ -96,18 +96,13 @@ impl AmiProvider {
         let hold_cap = config.ami.event_buffer.max(16);
         let translator = Arc::new(Mutex::new(AmiTranslator::new()));
         let (sync, sync_rx) = mpsc::channel(16);
-        let hold_gap = check_hold(&client, &config).await;
-        if let Some(gap) = &hold_gap {
-            tracing::warn!(%gap, "AMI hold unavailable");
-        }
-        let hold_gap = Mutex::new(hold_gap);
         let inner = Arc::new(Inner {
             client,
             config,
             translator: translator.clone(),
             tx: tx.clone(),
             sync,
-            hold_gap,
+            hold_gap: Mutex::new(None),
         });
         let task = Translation {
             stream,
@@ -118,7 +113,17 @@ impl AmiProvider {
             hold_cap,
             resync_due: None,
         };
+        // Reading first: the client holds its socket while nobody reads its events, and the
+        // check's answers are behind them.
         tokio::spawn(task.run(sync_rx));
+        let hold_gap = check_hold(&inner.client, &inner.config).await;
+        if let Some(gap) = &hold_gap {
+            tracing::warn!(%gap, "AMI hold unavailable");
+        }
+        *inner
+            .hold_gap
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = hold_gap;
         Ok(Self { inner })
     }
 
@@ -515,7 +520,7 @@ impl Translation {
                 let client = inner.client.clone();
                 if matches!(item, ClientEvent::Reconnected) {
                     // The dialplan may have been reloaded (or the PBX replaced) meanwhile.
-                    let gap = check_hold(&client, &inner.config).await;
+                    let gap = self.hold_aside(check_hold(&client, &inner.config)).await;
                     *inner
                         .hold_gap
                         .lock()
@@ -613,13 +618,27 @@ impl CallProvider for AmiProvider {
         let record = request
             .record
             .then(|| actions::recording_file(request.call_id));
-        self.spawn_originate(
-            request.call_id,
-            request.agent_endpoint.clone(),
-            action,
-            record,
-        )
-        .await
+        let result = self
+            .spawn_originate(
+                request.call_id,
+                request.agent_endpoint.clone(),
+                action,
+                record,
+            )
+            .await;
+        if let Err(e) = &result
+            && !e.is_outcome_unknown()
+        {
+            // Not sent: a refusal the tracker ends the call from, like Asterisk's own.
+            let out = lock(&self.inner.translator).on_originate_error(
+                request.call_id,
+                &request.agent_endpoint,
+                &e.to_string(),
+                Utc::now(),
+            );
+            self.inner.tx.publish_legs(out).await;
+        }
+        result
     }
 
     async fn hangup(&self, leg: &LegId, cause: Option<HangupCause>) -> Result<(), ProviderError> {

@@ -898,7 +898,7 @@ impl AmiTranslator {
             .response
             .as_ref()
             .is_some_and(|r| r.eq_ignore_case("Success"));
-        let failure = originate_failure(response.reason.map(i64::from));
+        let failure = originate_failure(response.reason);
         let named = known(response.uniqueid.as_ref().and_then(|u| u.as_str()))
             .map(str::to_owned)
             .filter(|u| self.chans.contains_key(u));

@@ -135,10 +135,29 @@ impl CallProvider for AriProvider {
         match inner.client.channels().originate(&endpoint, options).await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let mut book = inner.book();
-                book.channels.remove(&agent);
-                book.calls.remove(&call_id);
-                Err(map_error("originating the agent", e))
+                let error = map_error("originating the agent", e);
+                let at = {
+                    let mut book = inner.book();
+                    book.channels.remove(&agent);
+                    book.calls.remove(&call_id);
+                    book.now()
+                };
+                // A refusal is a fact for the tracker, which ends the call from it; an
+                // unknown outcome is left to the channel's own events.
+                if !error.is_outcome_unknown()
+                    && let Ok(leg) = LegId::new(agent)
+                {
+                    let kind = LegEventKind::OriginateResult {
+                        outcome: hookflash_provider::OriginateOutcome::Failed {
+                            failure: hookflash_provider::OriginateFailure::Refused,
+                            message: Some(error.to_string()),
+                        },
+                    };
+                    let event =
+                        hookflash_provider::LegEvent::new(leg, at, kind).with_call_id(call_id);
+                    inner.send(ProviderEvent::Leg(event));
+                }
+                Err(error)
             }
         }
     }

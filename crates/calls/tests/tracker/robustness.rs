@@ -251,6 +251,27 @@ fn a_snapshot_after_a_fresh_start_adopts_the_live_legs() {
     );
 }
 
+/// A refusal the provider reports (Asterisk `Response: Error`, an ARI or Twilio 4xx) is how
+/// the tracker, not the API, ends a call that was never placed.
+#[test]
+fn a_refused_originate_is_ended_failed_by_the_tracker() {
+    let call = "5e3c1c59-7c25-4bb3-9d1c-4f7d3c1f3a11";
+    let mut s = Script::new(1_795_316_000.0);
+    s.register(0.0, call, "PJSIP/agent1009", "5551204005");
+    s.call_event(
+        0.01,
+        &format!("originate-{call}"),
+        call,
+        orig_failed(OriginateFailure::Refused),
+    );
+    let out = run(&s);
+    assert_one_end_each(&out.updates);
+    let r = &out.records[0];
+    assert_eq!(r.state, CallState::Ended);
+    assert_eq!(r.disposition, Some(Disposition::Failed));
+    assert!(r.legs.is_empty());
+}
+
 #[test]
 fn an_originate_failure_without_any_leg_lands_on_the_call() {
     let call = "5e3c1c59-7c25-4bb3-9d1c-4f7d3c1f3a10";
