@@ -28,8 +28,9 @@ for _ in $(seq 1 50); do
 done
 pg_isready -h 127.0.0.1 -p 5432
 su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
-su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='hookflash_test'\"" | grep -q 1 \
-  || su postgres -c "createdb hookflash_test"
+# A fresh database each run: one left by another checkout may hold migrations this one lacks.
+su postgres -c "dropdb --if-exists --force hookflash_test"
+su postgres -c "createdb hookflash_test"
 export HOOKFLASH_TEST_POSTGRES_URL=${HOOKFLASH_TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/hookflash_test}
 
 # --- the Asterisk peer ------------------------------------------------------------------------
