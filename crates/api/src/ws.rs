@@ -5,15 +5,15 @@
 //! own tenant; an agent only those about their own calls and their own state. An agent also
 //! gets `offer` when an inbound call rings their endpoint, then `answered` or `withdrawn`.
 //!
-//! `{"type":"resync","reason":...}`: messages may have been missed (the api-server's bus relay
-//! lost its PostgreSQL LISTEN connection and listens again); read the calls shown again.
-//!
 //! Sessions end when the credential does: the stream closes with [`CLOSE_SESSION_EXPIRED`]
 //! when the token (or api key) expires, with [`CLOSE_SESSION_REVOKED`] when the user is
 //! deactivated or deleted, their password changes or the api key is revoked, and with
 //! [`CLOSE_ROLE_CHANGED`] when the user's role changes (reconnect to stream with the new role).
 //! The credential is checked again at once on every change to the user made through this
 //! process, and at every heartbeat for changes made elsewhere (another api-server, the store).
+//!
+//! `{"type":"resync","reason":...}`: messages may have been missed (the api-server's bus relay
+//! lost its PostgreSQL LISTEN connection and listens again); read the calls shown again.
 //!
 //! Heartbeats: a `{"type":"heartbeat"}` text frame and a WebSocket ping every interval.
 //! A client that falls behind the bus (it missed messages) or whose socket does not take a

@@ -380,10 +380,7 @@ impl Registry {
                         call_id,
                         at,
                         LegEventKind::OriginateResult {
-                            outcome: OriginateOutcome::Failed {
-                                failure,
-                                message,
-                            },
+                            outcome: OriginateOutcome::Failed { failure, message },
                         },
                     )),
                     (_, caller) => out.extend(self.event(
