@@ -206,7 +206,12 @@ async fn ari_agent_first_bridge() {
     assert_eq!(call["direction"], "outbound");
     assert_eq!(call["disposition"], expected["disposition"], "{detail}");
     assert_eq!(call["hung_up_by"], expected["hung_up_by"], "{detail}");
-    let unmatched: Vec<_> = fake.received().into_iter().filter(|r| !r.matched).collect();
+    // The pipeline lists the live channels when it starts (reconcile): not in the recording.
+    let unmatched: Vec<_> = fake
+        .received()
+        .into_iter()
+        .filter(|r| !r.matched && !(r.method == "GET" && r.path == "/ari/channels"))
+        .collect();
     assert!(
         unmatched.is_empty(),
         "requests the recording lacks: {unmatched:?}"

@@ -226,8 +226,8 @@ async fn serve(
     idx: usize,
     dialplan: Arc<Vec<(String, String)>>,
 ) {
-    // Recorded sends: (entry index, lowercased action name, recorded ActionID).
-    let sends: Vec<(usize, String, String)> = t
+    // Recorded sends: (entry index, lowercased action name, recorded ActionID, Variable).
+    let sends: Vec<(usize, String, String, String)> = t
         .entries
         .iter()
         .enumerate()
@@ -238,6 +238,7 @@ async fn serve(
                     i,
                     action_name(&m),
                     m.get_str("ActionID").unwrap_or_default().to_string(),
+                    m.get_str("Variable").unwrap_or_default().to_string(),
                 ))
             }
             Entry::Recv(_) => None,
@@ -291,11 +292,19 @@ async fn serve(
         }
         let name = action_name(&msg);
         let client_id = msg.get_str("ActionID").unwrap_or_default().to_string();
-        let found = sends
-            .iter()
-            .find(|(i, n, _)| *i >= cursor && !matched.contains_key(i) && *n == name);
+        let variable = msg.get_str("Variable").unwrap_or_default();
+        // A provider's own dialplan check (a `Getvar` of `DIALPLAN_EXISTS`) only takes the place
+        // of a recorded `Getvar` of the same function; otherwise it would consume the
+        // transcript's own `Getvar`s and leave the client that sends them waiting.
+        let dialplan_check = name == "getvar" && variable.starts_with("DIALPLAN_EXISTS(");
+        let found = sends.iter().find(|(i, n, _, recorded_variable)| {
+            *i >= cursor
+                && !matched.contains_key(i)
+                && *n == name
+                && (!dialplan_check || recorded_variable == variable)
+        });
         match found {
-            Some((i, _, recorded)) => {
+            Some((i, _, recorded, _)) => {
                 matched.insert(*i, client_id.clone());
                 rewrite.push((
                     format!("ActionID: {recorded}\r\n"),
@@ -303,7 +312,6 @@ async fn serve(
                 ));
             }
             None => {
-                let variable = msg.get_str("Variable").unwrap_or_default();
                 let exists = (name == "getvar")
                     .then(|| dialplan_exists(variable, &dialplan))
                     .flatten();

@@ -86,6 +86,10 @@ pub enum ApiError {
     /// A token could not be issued.
     #[error("token error: {0}")]
     Token(#[from] jsonwebtoken::errors::Error),
+    /// A task the request handed its work to did not finish (it panicked or the runtime is
+    /// shutting down); what it did is unknown to the caller.
+    #[error("internal: {0}")]
+    Internal(&'static str),
 }
 
 /// The JSON body of every error response: `{ "error": { "code", "message" } }`.
@@ -144,7 +148,9 @@ impl ApiError {
             Self::Store(e) if e.is_not_found() => StatusCode::NOT_FOUND,
             Self::Store(e) if e.is_conflict() => StatusCode::CONFLICT,
             Self::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Store(_) | Self::Config(_) | Self::Token(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(_) | Self::Config(_) | Self::Token(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -179,7 +185,7 @@ impl ApiError {
             Self::Store(e) if e.is_not_found() => "not_found",
             Self::Store(e) if e.is_conflict() => "conflict",
             Self::Store(e) if e.is_unavailable() => "database_unavailable",
-            Self::Store(_) | Self::Config(_) | Self::Token(_) => "internal",
+            Self::Store(_) | Self::Config(_) | Self::Token(_) | Self::Internal(_) => "internal",
         }
     }
 
@@ -190,7 +196,9 @@ impl ApiError {
             Self::Store(e) if e.is_unavailable() => {
                 "the database is unavailable; try again shortly".to_owned()
             }
-            Self::Store(_) | Self::Config(_) | Self::Token(_) => "internal error".to_owned(),
+            Self::Store(_) | Self::Config(_) | Self::Token(_) | Self::Internal(_) => {
+                "internal error".to_owned()
+            }
             Self::Provider(ProviderError::Transport { .. }) => {
                 "the PBX connection failed".to_owned()
             }

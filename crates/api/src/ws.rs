@@ -328,7 +328,14 @@ impl Client {
         }
         if !self.own_only() || self.is_mine(record) {
             let tenant = self.caller.tenant;
-            if let Some(m) = call_message(&self.state, &mut self.deltas, tenant, record).await {
+            // `call_ended` follows the bus message, not the record's state: the pipeline
+            // writes a call's final row before it publishes `CallEnded`, so a client that
+            // reads the call after `call_ended` finds it ended (an update of a call that is
+            // ending may still show `ended` while its last events are gathered).
+            let ended = matches!(msg, BusMessage::CallEnded { .. });
+            if let Some(m) =
+                call_message(&self.state, &mut self.deltas, tenant, record, ended).await
+            {
                 out.push(serde_json::to_value(m).unwrap_or_default());
             }
         }

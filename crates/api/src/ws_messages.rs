@@ -237,17 +237,18 @@ impl CallDeltas {
 /// The compact message for one call snapshot from the bus, for one client: the record as
 /// the store would keep it ([`CallView::from_record`]), with the store-only fields read from
 /// the stored row when the client first hears of the call and when it ends, and carried
-/// from the client's last view in between.
+/// from the client's last view in between. `ended`: the bus said `CallEnded` (the final row
+/// is written).
 pub(crate) async fn call_message(
     state: &AppState,
     deltas: &mut CallDeltas,
     tenant: TenantId,
     record: &CallRecord,
+    ended: bool,
 ) -> Option<WsMessage> {
     let settings = state.settings();
     let numbers = NumberReading::new(settings.default_region.clone(), settings.phone_validation);
     let (mut view, events) = CallView::from_record(record, tenant, &numbers);
-    let ended = record.is_ended();
     match deltas.last(&record.call_id) {
         Some(earlier) if !ended => view.carry_store_fields(earlier),
         earlier => {

@@ -186,6 +186,45 @@ async fn originate_errors_leave_call_state_to_the_tracker(db: Db) {
     );
 }
 
+/// A client that goes away while its call is being placed (hyper drops the handler) must not
+/// leave a `created` row that no originate ever follows: the originate still goes out.
+async fn a_client_that_goes_away_does_not_strand_its_call(db: Db) {
+    let app = TestApp::new(db).await;
+    let gate = api_common::OriginateGate::default();
+    *app.provider.originate_gate.lock().unwrap() = Some(gate.clone());
+    let mut request = Box::pin(app.send(
+        Method::POST,
+        "/api/v1/calls",
+        Some(&app.a.agent1),
+        Some(json!({"number": "+12025550145"})),
+    ));
+    tokio::select! {
+        (s, body) = &mut request => panic!("the originate is held, yet answered {s} {body}"),
+        () = gate.entered.notified() => {}
+    }
+    // The client goes away with the row written and the originate in flight.
+    drop(request);
+    gate.release.notify_one();
+    tokio::time::timeout(std::time::Duration::from_secs(30), gate.done.notified())
+        .await
+        .expect("the originate ran to its end");
+    let sent = app.provider.originates.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "the originate went out: {sent:?}");
+    let (s, body) = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/calls/{}", sent[0].call_id),
+            Some(&app.a.admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the row the originate belongs to: {body}"
+    );
+}
+
 async fn provider_not_connected_is_503_naming_it(db: Db) {
     let app = TestApp::new(db).await;
     app.provider.disconnected.store(true, Ordering::SeqCst);
@@ -469,7 +508,7 @@ async fn transfers_blind_and_attended(db: Db) {
             Method::POST,
             "/api/v1/transfers",
             Some(&app.a.agent1),
-            Some(json!({"call_id": call.to_string(), "kind": "blind", "destination": "1002", "context": "hookflash-transfer"})),
+            Some(json!({"call_id": call.to_string(), "kind": "blind", "destination": "1002"})),
         )
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{resp}");
@@ -952,6 +991,7 @@ on_both!(
     originate_is_recorded_then_sent,
     provider_not_connected_is_503_naming_it,
     originate_errors_leave_call_state_to_the_tracker,
+    a_client_that_goes_away_does_not_strand_its_call,
     list_filters_and_paginates,
     in_call_controls_reach_the_provider,
     transfers_blind_and_attended,

@@ -422,12 +422,11 @@ live!(
             .originate("PJSIP/agent1001", "5551212017", |_| {})
             .await;
         let r = live.connected(call).await;
-        let name = live
-            .provider
-            .start_recording(RecordingRequest::new(call, agent(&r)))
-            .await
-            .unwrap();
-        assert!(name.ends_with(&format!("hookflash-{call}.wav")));
+        let request = RecordingRequest::new(call, agent(&r));
+        let stem = request.file_stem();
+        let name = live.provider.start_recording(request).await.unwrap();
+        // Asterisk's own MIXMONITOR_FILENAME: our name, in its monitor directory.
+        assert!(name.ends_with(&format!("{stem}.wav")), "{name}");
         live.wait(call, "recording", 5, |r| !r.recordings.is_empty())
             .await;
         live.provider

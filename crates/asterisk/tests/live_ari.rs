@@ -247,11 +247,10 @@ async fn live_ari_hold_mute_dtmf_recording() {
     );
     p.unmute(&agent, MediaDirection::Both).await.unwrap();
     p.send_dtmf(&customer, "5").await.unwrap();
-    let name = p
-        .start_recording(RecordingRequest::new(id, agent.clone()))
-        .await
-        .unwrap();
-    assert_eq!(name, format!("hookflash-bridge-{id}"));
+    let request = RecordingRequest::new(id, agent.clone());
+    let stem = request.file_stem();
+    let name = p.start_recording(request).await.unwrap();
+    assert_eq!(name, stem);
     live.until(&id, 5, |r| !r.recordings.is_empty()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     p.stop_recording(&agent, &name).await.unwrap();

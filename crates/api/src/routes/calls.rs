@@ -377,12 +377,8 @@ pub(crate) async fn create_call(
         "record": body.record,
         "agent_endpoint": agent.endpoint,
     });
-    state
-        .store()
-        .write_call(&CallWrite::call(row.clone()))
-        .await?;
-
-    // The stored call keeps E.164; the server gets the form its dialplan matches.
+    // The stored call keeps E.164; the server gets the form its dialplan matches. Everything
+    // that can refuse the request is done before the row is written.
     let dialled = dial_string("number", &number, state.settings().dial_format(&entry.name))?;
     let mut request = OriginateRequest::new(call_id, caller.tenant, &agent.endpoint, &dialled);
     request.caller_id = caller_id.or(did);
@@ -392,15 +388,26 @@ pub(crate) async fn create_call(
     // refusal reaches the tracker as the provider's `originate_result` event (failure
     // `refused`), which ends the call as failed; a request whose outcome is unknown (a
     // timeout) may still ring, so it is answered 202 `pending` and its legs' events decide.
-    let accepted = match entry.provider.originate(request).await {
-        Ok(()) => "created",
-        Err(e) if e.is_outcome_unknown() => {
-            tracing::warn!(%call_id, server = %entry.name, error = %e, "originate outcome unknown");
-            "pending"
+    //
+    // hyper drops this handler's future when the client goes away; a row written and never
+    // originated would stay `created` forever. So the write and the originate run to the end
+    // in a task of their own, whatever the connection does.
+    let store = state.store().clone();
+    let placing = tokio::spawn(async move {
+        store.write_call(&CallWrite::call(row)).await?;
+        match entry.provider.originate(request).await {
+            Ok(()) => Ok::<_, ApiError>("created"),
+            Err(e) if e.is_outcome_unknown() => {
+                tracing::warn!(%call_id, server = %entry.name, error = %e, "originate outcome unknown");
+                Ok("pending")
+            }
+            Err(e) => Err(provider_err(&entry, e)),
         }
-        Err(e) => return Err(provider_err(&entry, e)),
-    };
-    tracing::info!(%call_id, server = %entry.name, "originate requested");
+    });
+    let accepted = placing
+        .await
+        .map_err(|_| ApiError::Internal("the originate task did not finish"))??;
+    tracing::info!(%call_id, state = accepted, "originate requested");
     Ok((
         StatusCode::ACCEPTED,
         Json(CallAccepted {

@@ -35,6 +35,28 @@ pub struct RecordingProvider {
     pub disconnected: AtomicBool,
     /// The error the next `originate` answers with, once.
     pub originate_error: Mutex<Option<ProviderError>>,
+    /// When set, the next `originate` says it `entered`, waits for `release`, records the
+    /// request and says it is `done`: a test can act while an originate is in flight.
+    pub originate_gate: Mutex<Option<OriginateGate>>,
+}
+
+/// The three steps of a held originate (see `RecordingProvider::originate_gate`).
+#[derive(Debug, Default, Clone)]
+pub struct OriginateGate {
+    pub entered: Arc<tokio::sync::Notify>,
+    pub release: Arc<tokio::sync::Notify>,
+    pub done: Arc<tokio::sync::Notify>,
+}
+
+/// Says `done` when the originate that holds it finishes, however it finishes.
+struct NotifyOnDrop(Option<Arc<tokio::sync::Notify>>);
+
+impl Drop for NotifyOnDrop {
+    fn drop(&mut self) {
+        if let Some(n) = &self.0 {
+            n.notify_one();
+        }
+    }
 }
 
 impl RecordingProvider {
@@ -59,6 +81,13 @@ impl CallProvider for RecordingProvider {
         Capabilities::default()
     }
     async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
+        let gate = self.originate_gate.lock().unwrap().take();
+        if let Some(gate) = &gate {
+            gate.entered.notify_one();
+            gate.release.notified().await;
+        }
+        let done = gate.map(|g| g.done);
+        let _done = NotifyOnDrop(done);
         self.log(format!(
             "originate {} -> {}",
             request.agent_endpoint, request.customer_number
