@@ -447,7 +447,7 @@ live!(
         assert!(
             r.recordings[0]
                 .name
-                .ends_with(&format!("hookflash-{call}.wav"))
+                .ends_with(&format!("{stem}.wav"))
         );
         assert!(r.recordings[0].stopped_at.is_some());
         check_expected(&r, "ami", "recording");
