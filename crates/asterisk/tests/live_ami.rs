@@ -444,11 +444,7 @@ live!(
         let r = live.ended(call).await;
         check(&r, Disposition::Answered, Some(Party::Customer), Some(16));
         assert_eq!(r.recordings.len(), 1);
-        assert!(
-            r.recordings[0]
-                .name
-                .ends_with(&format!("{stem}.wav"))
-        );
+        assert!(r.recordings[0].name.ends_with(&format!("{stem}.wav")));
         assert!(r.recordings[0].stopped_at.is_some());
         check_expected(&r, "ami", "recording");
     }
