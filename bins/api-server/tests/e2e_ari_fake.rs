@@ -210,7 +210,10 @@ async fn ari_agent_first_bridge() {
     let unmatched: Vec<_> = fake
         .received()
         .into_iter()
-        .filter(|r| !r.matched && !(r.method == "GET" && r.path == "/ari/channels"))
+        .filter(|r| {
+            let reconcile_listing = r.method == "GET" && r.path == "/ari/channels";
+            !r.matched && !reconcile_listing
+        })
         .collect();
     assert!(
         unmatched.is_empty(),
