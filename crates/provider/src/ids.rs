@@ -2,7 +2,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A malformed id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,81 +15,65 @@ pub enum IdError {
     EmptyLegId,
 }
 
-/// Our id of a call: a UUID chosen by hookflash before the first leg exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CallId(Uuid);
+/// Declares a UUID newtype id (random, wrapping, hyphenated text, parsed with [`IdError`]): our
+/// call, tenant and recording ids are all one shape, written once here.
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(uuid::Uuid);
 
-impl CallId {
-    /// A fresh random call id.
-    pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
-    }
+        impl $name {
+            #[doc = concat!("A fresh random ", $what, " id.")]
+            pub fn new_random() -> Self {
+                Self(uuid::Uuid::new_v4())
+            }
 
-    /// Wraps an existing UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
+            /// Wraps an existing UUID.
+            pub const fn from_uuid(uuid: uuid::Uuid) -> Self {
+                Self(uuid)
+            }
 
-    /// The UUID inside.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
+            /// The UUID inside.
+            pub const fn as_uuid(&self) -> &uuid::Uuid {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::ids::IdError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                uuid::Uuid::parse_str(s.trim())
+                    .map(Self)
+                    .map_err(|_| $crate::ids::IdError::NotUuid(s.to_owned()))
+            }
+        }
+    };
 }
+pub(crate) use uuid_id;
 
-impl fmt::Display for CallId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
+uuid_id!(
+    /// Our id of a call: a UUID chosen by hookflash before the first leg exists.
+    CallId,
+    "call"
+);
 
-impl FromStr for CallId {
-    type Err = IdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s.trim())
-            .map(Self)
-            .map_err(|_| IdError::NotUuid(s.to_owned()))
-    }
-}
-
-/// A tenant: every record and request belongs to exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TenantId(Uuid);
-
-impl TenantId {
-    /// A fresh random tenant id.
-    pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps an existing UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The UUID inside.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for TenantId {
-    type Err = IdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s.trim())
-            .map(Self)
-            .map_err(|_| IdError::NotUuid(s.to_owned()))
-    }
-}
+uuid_id!(
+    /// A tenant: every record and request belongs to exactly one.
+    TenantId,
+    "tenant"
+);
 
 /// A provider's id of one leg: an Asterisk channel's uniqueid (AMI) or channel id (ARI), or a
 /// Twilio call SID. Unique within one provider, meaningless across providers.

@@ -9,47 +9,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::ids::IdError;
-
-/// Our id of a recording, chosen before the platform is asked to start it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RecordingId(Uuid);
-
-impl RecordingId {
-    /// A fresh random recording id.
-    pub fn new_random() -> Self {
-        Self(Uuid::new_v4())
-    }
-
-    /// Wraps an existing UUID.
-    pub const fn from_uuid(uuid: Uuid) -> Self {
-        Self(uuid)
-    }
-
-    /// The UUID inside.
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
-}
-
-impl fmt::Display for RecordingId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for RecordingId {
-    type Err = IdError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s.trim())
-            .map(Self)
-            .map_err(|_| IdError::NotUuid(s.to_owned()))
-    }
-}
+crate::ids::uuid_id!(
+    /// Our id of a recording, chosen before the platform is asked to start it.
+    RecordingId,
+    "recording"
+);
 
 /// The audio format of a recording (Asterisk's format names; Twilio records in its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
