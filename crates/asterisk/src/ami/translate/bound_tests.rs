@@ -5,7 +5,8 @@ use hookflash_ami::{Event, Message};
 use hookflash_provider::CallId;
 use proptest::prelude::*;
 
-use super::{AmiTranslator, OriginateKind, parse_hms};
+use super::wire::parse_hms;
+use super::{AmiTranslator, OriginateKind};
 
 fn event(pairs: &[(&str, &str)]) -> Event {
     match Event::from_message(Message::from_pairs(pairs.iter().copied())) {
