@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 
 use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan, endpoint_of};
 use super::provider::{AriProvider, Inner, caller_id_of, check_text, map_error, secs, snapshot};
+use super::transfer::{Destination, PendingBlind, TRANSFER_RING_TIMEOUT};
 
 /// Why the AriProvider does not see inbound calls (the `InboundCalls` row of its capabilities).
 const INBOUND_CALLS_GAP: &str = "ARI reports only channels in the Stasis application: a carrier \
@@ -37,10 +38,13 @@ impl CallProvider for AriProvider {
             .native(Capability::Answer, "POST /channels/{id}/answer")
             .emulated(
                 Capability::BlindTransfer,
-                "POST /channels/{id}/continue into the configured transfer context, then the \
-                 agent is hung up; ARI has no transfer event, the provider reports Transferred \
-                 itself. A destination that is not an extension there (DIALPLAN_EXISTS read on \
-                 the leg first) is refused and the customer stays with the agent",
+                "POST /channels (the target into the Stasis app: Local/<exten>@<transfer \
+                 context>/n, PJSIP/<endpoint> or PJSIP/<number>@<configured trunk>) while the \
+                 customer stays with the agent; once the target answers it joins the bridge and \
+                 the agent is hung up (Transferred success), if it ends first (busy, no answer \
+                 in 20 s, unreachable) the customer stays (Transferred failed). A destination \
+                 that does not exist (DIALPLAN_EXISTS read on the leg, GET /endpoints) is \
+                 refused before anything moves",
             )
             .emulated(
                 Capability::AttendedTransfer,
@@ -190,53 +194,64 @@ impl CallProvider for AriProvider {
         let inner = &self.inner;
         inner.not_connected()?;
         check_text("destination", &request.destination)?;
-        let context = inner.config.transfer_context.clone();
+        let destination = Destination::parse(&request.destination, &inner.config.trunk)?;
         inner
-            .check_destination(request.leg.as_str(), &request.destination)
+            .check_blind_destination(request.leg.as_str(), &destination, &request.destination)
             .await?;
         let call_id = inner.call_of(&request.leg).unwrap_or(request.call_id);
         let agent = {
-            let mut book = inner.book();
-            let call = book.calls.get_mut(&call_id);
-            let agent = call.as_ref().and_then(|c| c.agent.clone());
-            if let Some(call) = call
-                && call.customer.as_deref() == Some(request.leg.as_str())
-            {
-                call.released = true;
+            let book = inner.book();
+            let call = book
+                .calls
+                .get(&call_id)
+                .ok_or_else(|| ProviderError::NotFound {
+                    what: format!("call {call_id}"),
+                })?;
+            if call.bridge.is_none() {
+                return Err(ProviderError::Rejected {
+                    reason: "the call is not bridged".to_owned(),
+                });
+            }
+            if call.consult.is_some() {
+                return Err(ProviderError::Rejected {
+                    reason: "an attended transfer is under way".to_owned(),
+                });
             }
             request
                 .transferer
                 .as_ref()
                 .map(|t| t.as_str().to_owned())
-                .or(agent)
+                .or_else(|| call.agent.clone())
                 .filter(|a| a != request.leg.as_str())
         };
-        let options = ChannelsContinueInDialplanOptions::new()
-            .context(context)
-            .extension(request.destination.clone())
-            .priority(1);
-        if let Err(e) = inner
-            .client
-            .channels()
-            .continue_in_dialplan(request.leg.as_str(), options)
-            .await
-        {
-            if let Some(call) = inner.book().calls.get_mut(&call_id) {
-                call.released = false;
-            }
-            return Err(map_error(&format!("channel {}", request.leg), e));
-        }
-        inner.report(
-            request.leg.as_str(),
-            LegEventKind::Transferred {
-                kind: TransferKind::Blind,
-                to: Some(request.destination.clone()),
-                target: None,
-                outcome: TransferOutcome::Success,
+        let target = inner.client.new_id();
+        inner.book().stage(&target, call_id, LegRole::SecondAgent);
+        inner.put_blind(
+            target.clone(),
+            PendingBlind {
+                call_id,
+                customer: request.leg.as_str().to_owned(),
+                agent,
+                destination: request.destination.clone(),
             },
         );
-        if let Some(agent) = agent {
-            inner.hangup_channel(&agent).await;
+        // The customer stays with the agent while the target rings; the target's own events
+        // complete or fail the transfer (see `transfer`).
+        let endpoint = destination.dial_string(&inner.config.transfer_context, &inner.config.trunk);
+        let mut options = ChannelsOriginateOptions::new();
+        options.app = Some(inner.config.app.clone());
+        options.app_args = Some(format!("{ARG_TARGET},{call_id}"));
+        options.timeout = Some(secs(TRANSFER_RING_TIMEOUT));
+        options.variables = Some(Value::Object(Inner::variables(call_id, &Map::new())));
+        options.channel_id = Some(target.clone());
+        if let Err(e) = inner.client.channels().originate(&endpoint, options).await {
+            inner
+                .blind
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&target);
+            inner.book().channels.remove(&target);
+            return Err(map_error("placing the transfer target", e));
         }
         Ok(())
     }

@@ -5,6 +5,7 @@
 //!   event translation and the call-control steps events trigger.
 //! - `provider`: [`AriProvider`], its event loop, call setup and resync.
 //! - `commands`: the `CallProvider` commands.
+//! - `transfer`: blind transfer destinations and the outcome of a ringing target.
 
 mod book;
 mod commands;
@@ -12,6 +13,7 @@ mod config;
 mod provider;
 #[cfg(test)]
 mod tests;
+mod transfer;
 
 pub use config::{AriProviderConfig, CustomerLeg};
 pub use provider::AriProvider;

@@ -52,6 +52,8 @@ pub(super) struct Inner {
     pub(super) handled: AtomicU64,
     /// Why the link is down, while it is.
     pub(super) down_reason: Mutex<Option<String>>,
+    /// Blind transfers whose target is ringing, by the target's channel id.
+    pub(super) blind: Mutex<std::collections::HashMap<String, super::transfer::PendingBlind>>,
 }
 
 impl fmt::Debug for AriProvider {
@@ -143,6 +145,7 @@ impl AriProvider {
             connected: AtomicBool::new(true),
             handled: AtomicU64::new(0),
             down_reason: Mutex::new(None),
+            blind: Mutex::default(),
         });
         let task = tokio::spawn(run(inner.clone(), stream));
         Ok(Self { inner, task })
@@ -678,6 +681,7 @@ async fn handle(inner: &Inner, event: &Event) {
     for step in steps {
         inner.execute(step).await;
     }
+    inner.on_blind_transfer_event(event).await;
     inner.handled.fetch_add(1, Ordering::Release);
 }
 
