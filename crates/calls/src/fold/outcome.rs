@@ -1,0 +1,280 @@
+//! The record a fold ends with: the live state, the disposition, who hung up, and the
+//! times and durations.
+
+use chrono::{DateTime, Utc};
+use hookflash_provider::{CauseClass, DialOutcome, LegRole, OriginateFailure};
+
+use crate::record::{
+    CallRecord, CallState, Direction, Disposition, LegStatus, Party, TransferResult,
+};
+
+use super::{CallMeta, Fold, REASON_DISCONNECTED};
+
+impl Fold {
+    /// The record as of the entries folded so far. `timeline` is left empty for the caller.
+    pub(crate) fn finish(mut self, meta: &CallMeta) -> CallRecord {
+        let disposition = self.ended.then(|| disposition(&self));
+        let live = live_state(&self);
+        let rec = &mut self.rec;
+        rec.call_id = meta.call_id;
+        rec.derived_id = meta.derived;
+        if meta.tenant.is_some() {
+            rec.tenant = meta.tenant;
+        }
+        rec.direction = meta.direction;
+        rec.linkedid.clone_from(&meta.linkedid);
+        if let Some(ep) = &meta.agent_endpoint {
+            rec.agent_endpoint = Some(ep.clone());
+        }
+        if let Some(num) = &meta.customer_number {
+            rec.to = Some(num.clone());
+        }
+        let created = match (meta.registered_at, self.first_at) {
+            (Some(r), Some(f)) => r.min(f),
+            (Some(r), None) => r,
+            (None, Some(f)) => f,
+            (None, None) => rec.created_at,
+        };
+        rec.created_at = created;
+        rec.last_event_at = self.last_at.unwrap_or(created);
+        if let Some(a) = self.agent {
+            rec.agent_leg = Some(rec.legs[a].leg.clone());
+            rec.agent_channel.clone_from(&rec.legs[a].channel);
+        }
+        if let Some(c) = self.customer {
+            rec.customer_leg = Some(rec.legs[c].leg.clone());
+            rec.customer_channel.clone_from(&rec.legs[c].channel);
+        }
+        // A call's cause is the cause it ended with: a leg that left a live call (a Local
+        // half, a consulted agent) does not give the call one.
+        rec.hangup_cause = if self.ended {
+            self.customer
+                .and_then(|c| rec.legs[c].cause.clone())
+                .or_else(|| self.agent.and_then(|a| rec.legs[a].cause.clone()))
+                .or_else(|| rec.legs.iter().find_map(|l| l.cause.clone()))
+        } else {
+            None
+        };
+
+        // Who hung up: the first remote hangup request after the last hand-off (transfer,
+        // park), for connected calls only; the customer wins an exact tie.
+        if rec.bridged {
+            let from = match (rec.answered_at, self.last_handoff_at) {
+                (Some(a), Some(h)) => Some(a.max(h)),
+                (a, h) => a.or(h),
+            };
+            let legs = &rec.legs;
+            let best = self
+                .remote_requests
+                .iter()
+                .filter(|(at, _)| from.is_none_or(|f| *at >= f))
+                .min_by_key(|(at, i)| {
+                    let prio = match legs[*i].role {
+                        LegRole::Customer => 0,
+                        LegRole::Agent => 1,
+                        _ => 2,
+                    };
+                    (*at, prio)
+                })
+                .map(|(_, i)| *i);
+            rec.hung_up_by = match best {
+                Some(i) => match legs[i].role {
+                    LegRole::Agent => Some(Party::Agent),
+                    LegRole::Customer => Some(Party::Customer),
+                    LegRole::SecondAgent => Some(Party::SecondAgent),
+                    _ => Some(Party::System),
+                },
+                None if self.ended => Some(Party::System),
+                None => None,
+            };
+        }
+
+        let last = rec.last_event_at;
+        if self.ended {
+            let end = self.end_at.unwrap_or(last);
+            rec.ended_at = Some(end);
+            rec.state = CallState::Ended;
+            rec.end_reason = match (&self.closed_reason, self.vanished_end) {
+                (Some(r), _) => Some(r.clone()),
+                (None, true) => Some(REASON_DISCONNECTED.to_owned()),
+                (None, false) => None,
+            };
+            rec.disposition = disposition;
+        }
+        let rec = &mut self.rec;
+        rec.legs.shrink_to_fit();
+        let end = rec.ended_at.unwrap_or(last).max(rec.created_at);
+        rec.duration_secs = secs_between(rec.created_at, end);
+        rec.talk_secs = rec.answered_at.map_or(0, |a| secs_between(a, end));
+        rec.talk_secs = rec.talk_secs.min(rec.duration_secs);
+        rec.ring_secs = rec.customer_ringing_at.map_or(0, |r| {
+            let stop = rec
+                .answered_at
+                .or_else(|| self.customer.and_then(|c| rec.legs[c].ended_at))
+                .unwrap_or(end);
+            secs_between(r, stop)
+        });
+        // Hold time still running counts up to the latest event.
+        if !self.ended {
+            let open: u64 = self
+                .scratch
+                .iter()
+                .filter_map(|s| s.held_since)
+                .map(|s| secs_between(s, last))
+                .sum();
+            rec.hold_secs += open;
+        }
+        rec.is_on_hold = !self.ended && self.scratch.iter().any(|s| s.held_since.is_some());
+        rec.is_muted = !self.ended && (rec.mute.agent.any() || rec.mute.customer.any());
+        if !self.ended {
+            rec.state = live;
+        }
+        self.rec
+    }
+}
+
+fn live_state(f: &Fold) -> CallState {
+    let rec = &f.rec;
+    let alive = |i: usize| rec.legs[i].state != LegStatus::HungUp;
+    if rec.park.as_ref().is_some_and(|p| p.outcome.is_none()) {
+        return CallState::Parked;
+    }
+    if f.connected {
+        if f.scratch.iter().any(|s| s.held_since.is_some()) {
+            return CallState::OnHold;
+        }
+        let consulting = rec.legs.iter().enumerate().any(|(j, l)| {
+            matches!(l.role, LegRole::SecondAgent | LegRole::Local)
+                && alive(j)
+                && f.customer
+                    .is_some_and(|c| f.scratch[j].bridge != f.scratch[c].bridge)
+        });
+        if consulting
+            || rec
+                .transfers
+                .iter()
+                .any(|t| t.result == TransferResult::Pending)
+        {
+            return CallState::Transferring;
+        }
+        return CallState::Connected;
+    }
+    if rec.bridged && f.scratch.iter().any(|s| s.held_since.is_some()) {
+        // Held by moving the parties out of their bridge (hold emulated with music in the
+        // dialplan): still on hold, not a hand-off.
+        return CallState::OnHold;
+    }
+    if rec.bridged {
+        // Was connected and is not now: a hand-off under way, or the call is coming down.
+        let handing_off = f.handoff_explained
+            || rec
+                .transfers
+                .iter()
+                .any(|t| t.result == TransferResult::Pending);
+        return if handing_off {
+            CallState::Transferring
+        } else {
+            CallState::Connected
+        };
+    }
+    if rec.direction == Direction::Inbound {
+        let ringing_agent = rec
+            .legs
+            .iter()
+            .enumerate()
+            .any(|(j, l)| l.role == LegRole::Agent && alive(j));
+        return if ringing_agent {
+            CallState::AgentRinging
+        } else {
+            CallState::CustomerRinging
+        };
+    }
+    if rec.customer_dialed || f.customer.is_some() {
+        return CallState::CustomerRinging;
+    }
+    if rec.agent_answered {
+        return CallState::AgentAnswered;
+    }
+    if f.agent.is_some() {
+        return CallState::AgentRinging;
+    }
+    CallState::Created
+}
+
+fn disposition(f: &Fold) -> Disposition {
+    let rec = &f.rec;
+    if rec.bridged {
+        return Disposition::Answered;
+    }
+    if rec.direction == Direction::Inbound {
+        return Disposition::Abandoned;
+    }
+    let customer_status = f.customer_status.or(f.dial_failed);
+    if f.customer.is_some() || customer_status.is_some() {
+        if f.customer_answered {
+            return Disposition::Abandoned;
+        }
+        if let Some(status) = customer_status {
+            return match status {
+                DialOutcome::Answer => Disposition::Abandoned,
+                DialOutcome::Busy => Disposition::Busy,
+                DialOutcome::NoAnswer => Disposition::NoAnswer,
+                DialOutcome::Cancel => Disposition::Cancelled,
+                _ => Disposition::Failed,
+            };
+        }
+        if let Some(c) = f.customer {
+            let leg = &rec.legs[c];
+            if let Some(cause) = &leg.cause {
+                match cause.class() {
+                    CauseClass::Busy => return Disposition::Busy,
+                    CauseClass::NoAnswer => return Disposition::NoAnswer,
+                    CauseClass::Unknown if f.scratch[c].ring_started => {
+                        return Disposition::NoAnswer;
+                    }
+                    CauseClass::Unreachable => return Disposition::Failed,
+                    _ => {}
+                }
+            }
+        }
+        return Disposition::Cancelled;
+    }
+    // The customer was never dialled: the agent's leg decides.
+    if !rec.agent_answered {
+        if let Some(status) = f.agent_status {
+            match status {
+                DialOutcome::Busy => return Disposition::AgentBusy,
+                DialOutcome::NoAnswer => return Disposition::AgentNoAnswer,
+                DialOutcome::Cancel => return Disposition::Cancelled,
+                DialOutcome::Answer => {}
+                _ => return Disposition::Failed,
+            }
+        }
+        if let Some(cause) = f.agent.and_then(|a| rec.legs[a].cause.as_ref()) {
+            match cause.class() {
+                CauseClass::Busy | CauseClass::Rejected => return Disposition::AgentBusy,
+                CauseClass::NoAnswer => return Disposition::AgentNoAnswer,
+                CauseClass::Unreachable => return Disposition::Failed,
+                _ => {}
+            }
+        }
+        if let Some(failure) = f.originate_failed {
+            return match failure {
+                OriginateFailure::NoAnswer => Disposition::AgentNoAnswer,
+                OriginateFailure::Busy => Disposition::AgentBusy,
+                _ if f.agent.is_none() => Disposition::Failed,
+                OriginateFailure::Unreachable | OriginateFailure::Refused => Disposition::Failed,
+                _ => Disposition::Cancelled,
+            };
+        }
+        if f.agent.is_none() && f.closed_reason.is_none() && !f.vanished_end {
+            return Disposition::Failed;
+        }
+    }
+    Disposition::Cancelled
+}
+
+/// Whole seconds from `a` to `b`, never negative.
+pub(crate) fn secs_between(a: DateTime<Utc>, b: DateTime<Utc>) -> u64 {
+    u64::try_from((b - a).num_milliseconds().max(0) / 1000).unwrap_or(0)
+}

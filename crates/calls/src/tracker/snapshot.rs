@@ -1,0 +1,128 @@
+//! Merging the provider's live legs after a reconnect.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use hookflash_provider::{CallId, LegEvent, LegEventKind, LegId, LegSnapshot, LegState};
+
+use crate::fold::{NOTE_VANISHED, REASON_DISCONNECTED};
+use crate::record::{CallUpdate, LegStatus, TimelineEntry};
+
+use super::{Phase, Tracker};
+
+impl Tracker {
+    /// Merges the provider's live legs after a reconnect: calls whose legs are all gone are
+    /// closed with the reason `ended while disconnected` at the last time they were heard
+    /// of; live legs we did not know are added (with the state the listing shows).
+    pub fn merge_snapshot(&mut self, legs: &[LegSnapshot], now: DateTime<Utc>) -> Vec<CallUpdate> {
+        let mut out = Vec::new();
+        let live: HashSet<&LegId> = legs.iter().map(|l| &l.leg).collect();
+        let mut ids: Vec<CallId> = self
+            .calls
+            .iter()
+            .filter(|(_, c)| c.phase == Phase::Live)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        let limit = self.config.timeline_limit;
+        for id in ids {
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            let vanished: Vec<LegId> = call
+                .record
+                .legs
+                .iter()
+                .filter(|l| l.state != LegStatus::HungUp && !live.contains(&l.leg))
+                .map(|l| l.leg.clone())
+                .collect();
+            if vanished.is_empty() {
+                continue;
+            }
+            let at = call.record.last_event_at;
+            let mut last = None;
+            for leg in vanished {
+                let entry = TimelineEntry {
+                    at,
+                    leg: Some(leg),
+                    role: None,
+                    event: Cow::Borrowed(NOTE_VANISHED),
+                    detail: None,
+                    note: Some(REASON_DISCONNECTED.to_owned()),
+                };
+                call.insert(entry.clone(), limit);
+                last = Some(entry);
+            }
+            self.after_change(id, now, last, &mut out);
+        }
+        for snap in legs {
+            match self.by_leg.get(&snap.leg).copied() {
+                Some(id) => {
+                    let Some(call) = self.calls.get(&id) else {
+                        continue;
+                    };
+                    let state = call.record.leg(&snap.leg).map(|l| l.state);
+                    let bridged = call.record.bridged;
+                    if snap.state == LegState::Up
+                        && state.is_some_and(|s| !matches!(s, LegStatus::Up | LegStatus::HungUp))
+                    {
+                        self.synth(snap, LegEventKind::Answered, now, now, &mut out);
+                    }
+                    if let (Some(bridge), false) = (&snap.bridge, bridged) {
+                        let kind = LegEventKind::Bridged {
+                            bridge: bridge.clone(),
+                            with: None,
+                        };
+                        self.synth(snap, kind, now, now, &mut out);
+                    }
+                }
+                None => {
+                    let created = LegEventKind::Created {
+                        role: None,
+                        endpoint: None,
+                        caller_number: None,
+                        called_number: None,
+                    };
+                    let at = snap.created_at.unwrap_or(now);
+                    self.synth(snap, created, at, now, &mut out);
+                    match snap.state {
+                        LegState::Ringing => {
+                            self.synth(snap, LegEventKind::Ringing, now, now, &mut out)
+                        }
+                        LegState::Up => {
+                            self.synth(snap, LegEventKind::Answered, now, now, &mut out)
+                        }
+                        _ => {}
+                    }
+                    if let Some(bridge) = &snap.bridge {
+                        let kind = LegEventKind::Bridged {
+                            bridge: bridge.clone(),
+                            with: None,
+                        };
+                        self.synth(snap, kind, now, now, &mut out);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Applies an event made up from a snapshot entry.
+    pub(super) fn synth(
+        &mut self,
+        snap: &LegSnapshot,
+        kind: LegEventKind,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        out: &mut Vec<CallUpdate>,
+    ) {
+        let ev = LegEvent {
+            leg: snap.leg.clone(),
+            at,
+            keys: snap.keys.clone(),
+            kind,
+        };
+        out.extend(self.apply(&ev, now));
+    }
+}
