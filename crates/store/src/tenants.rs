@@ -17,6 +17,9 @@ pub struct Tenant {
     pub slug: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// A deactivated tenant keeps its data, but its users cannot log in and its tokens and
+    /// api keys are refused.
+    pub active: bool,
 }
 
 impl Tenant {
@@ -32,7 +35,7 @@ pub struct Tenants<'a> {
     pub(crate) store: &'a Store,
 }
 
-const COLS: &str = "id, name, slug, created_at";
+const COLS: &str = "id, name, slug, created_at, active";
 
 impl Tenants<'_> {
     /// Creates a tenant.
@@ -45,13 +48,16 @@ impl Tenants<'_> {
             name: name.to_owned(),
             slug: slug.to_owned(),
             created_at: now(),
+            active: true,
         };
-        let sql = "INSERT INTO tenants (id, name, slug, created_at) VALUES ($1, $2, $3, $4)";
+        let sql = "INSERT INTO tenants (id, name, slug, created_at, active) \
+                   VALUES ($1, $2, $3, $4, $5)";
         on_db!(&self.store.db, pool => sqlx::query(sql)
             .bind(tenant.id)
             .bind(&tenant.name)
             .bind(&tenant.slug)
             .bind(tenant.created_at)
+            .bind(tenant.active)
             .execute(pool)
             .await.map(|r| r.rows_affected()))
         .map_err(|e| StoreError::from_write(e, "tenant slug"))?;
@@ -97,5 +103,39 @@ impl Tenants<'_> {
             .fetch_all(pool)
             .await)?,
         )
+    }
+
+    /// Changes a tenant's name and active flag (each when given); the updated tenant, or None
+    /// when there is no tenant with this id.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn update(
+        &self,
+        id: TenantId,
+        name: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<Option<Tenant>, StoreError> {
+        let sql = "UPDATE tenants SET name = COALESCE($2, name), active = COALESCE($3, active) \
+                   WHERE id = $1";
+        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
+            .bind(*id.as_uuid())
+            .bind(name)
+            .bind(active)
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        if done == 0 {
+            return Ok(None);
+        }
+        self.get(id).await
+    }
+
+    /// True when the tenant exists and is active: what every authenticated request of the
+    /// tenant needs.
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn is_active(&self, id: TenantId) -> Result<bool, StoreError> {
+        Ok(self.get(id).await?.is_some_and(|t| t.active))
     }
 }

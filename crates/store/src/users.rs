@@ -331,18 +331,14 @@ impl Users<'_> {
             .await
     }
 
-    /// Deletes a user; true when one was deleted.
+    /// Deletes a user; true when one was deleted, false when there is no such user in the
+    /// tenant. The tenant's last active admin is kept, as [`Users::set_active`] keeps them.
     ///
     /// # Errors
-    /// The database's error.
+    /// [`StoreError::LastAdmin`] when it would leave the tenant without an active admin; the
+    /// database's error.
     pub async fn delete(&self, tenant: TenantId, id: Uuid) -> Result<bool, StoreError> {
-        let sql = "DELETE FROM users WHERE tenant_id = $1 AND id = $2";
-        let done = on_db!(&self.store.db, pool => sqlx::query(sql)
-            .bind(*tenant.as_uuid())
-            .bind(id)
-            .execute(pool)
-            .await.map(|r| r.rows_affected()))?;
-        Ok(done > 0)
+        self.delete_keeping_an_admin(tenant, id).await
     }
 }
 

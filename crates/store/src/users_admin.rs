@@ -54,6 +54,73 @@ impl Users<'_> {
         self.get(tenant, id).await?.ok_or(StoreError::NotFound)
     }
 
+    /// Changes the role, the display name and the active flag (each when given) in one
+    /// statement: either all of them change or, when the result would leave the tenant
+    /// without an active admin, none does. Returns the updated user.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the user is not in the tenant; [`StoreError::LastAdmin`]
+    /// when it would leave the tenant without an active admin.
+    pub async fn update_fields(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+        role: Option<UserRole>,
+        display_name: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<User, StoreError> {
+        self.update_keeping_an_admin(tenant, id, active, role, display_name.map(Some))
+            .await?;
+        self.get(tenant, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a user unless they are the tenant's last active admin (locked like
+    /// [`Self::update_keeping_an_admin`] on PostgreSQL).
+    pub(crate) async fn delete_keeping_an_admin(
+        &self,
+        tenant: TenantId,
+        id: Uuid,
+    ) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM users WHERE tenant_id = $1 AND id = $2 \
+             AND (NOT (active AND role = 'admin') \
+                  OR EXISTS (SELECT 1 FROM users o WHERE o.tenant_id = $1 AND o.id <> $2 \
+                             AND o.role = 'admin' AND o.active = TRUE))";
+        let tenant_id = *tenant.as_uuid();
+        let done = match &self.store.db {
+            Db::Sqlite(pool) => sqlx::query(sql)
+                .bind(tenant_id)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' \
+                     AND active = TRUE FOR UPDATE",
+                )
+                .bind(tenant_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let done = sqlx::query(sql)
+                    .bind(tenant_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                done
+            }
+        };
+        if done > 0 {
+            return Ok(true);
+        }
+        match self.get(tenant, id).await? {
+            Some(_) => Err(StoreError::LastAdmin),
+            None => Ok(false),
+        }
+    }
+
     /// Changes the active flag, the role and the display name (each when given) unless the
     /// tenant would be left without an active admin. On PostgreSQL the tenant's active admins
     /// are locked first so two admins demoting each other at once cannot both succeed; on

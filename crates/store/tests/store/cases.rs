@@ -10,6 +10,10 @@ use uuid::Uuid;
 
 pub(crate) use crate::batch_poison::batch_writer_dead_letters_a_poison_update;
 use crate::fixtures::{call_script, event, simple_call, t0, tenant};
+pub(crate) use crate::tenants_admin::{
+    tenants_update_and_deactivate, users_delete_keeps_last_admin,
+    users_update_fields_all_or_nothing,
+};
 pub(crate) use crate::users_sessions::{
     refresh_tokens_rotate_and_reuse_revokes, users_last_admin_is_kept, users_logins_ignore_case,
     users_one_password_check_per_login,
@@ -87,7 +91,7 @@ pub(crate) async fn connection_settings(store: Store) {
 pub(crate) async fn migrations_down_redo_up(store: Store) {
     let status = store.migration_status().await.unwrap();
     let versions: Vec<i64> = status.iter().map(|s| s.version).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     assert!(
         status
             .iter()
@@ -99,15 +103,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     );
 
     let mut steps = Vec::new();
-    let reverted = store.migrate_down(4, &mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(reverted, vec![6, 5, 4, 3]);
+    let reverted = store.migrate_down(5, &mut |p| steps.push(p)).await.unwrap();
+    assert_eq!(reverted, vec![7, 6, 5, 4, 3]);
     assert!(matches!(
         steps[0],
-        MigrationProgress::Reverting { version: 6, .. }
+        MigrationProgress::Reverting { version: 7, .. }
     ));
     assert!(matches!(
         steps[1],
-        MigrationProgress::Reverted { version: 6, .. }
+        MigrationProgress::Reverted { version: 7, .. }
     ));
     let status = store.migration_status().await.unwrap();
     assert_eq!(status[2].status, MigrationStatusKind::Pending);
@@ -117,7 +121,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     assert!(store.calls().get(t, CallId::new_random()).await.is_err());
 
     let applied = store.migrate_up(&mut |_| {}).await.unwrap();
-    assert_eq!(applied, vec![3, 4, 5, 6]);
+    assert_eq!(applied, vec![3, 4, 5, 6, 7]);
     assert!(
         store
             .calls()
@@ -129,15 +133,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
 
     let mut steps = Vec::new();
     let redone = store.migrate_redo(&mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(redone, Some(6));
+    assert_eq!(redone, Some(7));
     assert_eq!(steps.len(), 4, "{steps:?}");
     assert!(matches!(
         steps[3],
-        MigrationProgress::Applied { version: 6, .. }
+        MigrationProgress::Applied { version: 7, .. }
     ));
 
     let reverted = store.migrate_down(10, &mut |_| {}).await.unwrap();
-    assert_eq!(reverted, vec![6, 5, 4, 3, 2, 1]);
+    assert_eq!(reverted, vec![7, 6, 5, 4, 3, 2, 1]);
     let status = store.migration_status().await.unwrap();
     assert!(
         status
@@ -145,7 +149,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
             .all(|s| s.status == MigrationStatusKind::Pending)
     );
     assert_eq!(store.migrate_redo(&mut |_| {}).await.unwrap(), None);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
     tenant(&store, "again").await;
 }
 

@@ -5,6 +5,7 @@ mod batch_poison;
 mod cases;
 mod common;
 mod fixtures;
+mod tenants_admin;
 mod users_sessions;
 
 /// Generates, for each case, one test per database.
@@ -58,6 +59,9 @@ suite!(
     users_logins_ignore_case,
     users_one_password_check_per_login,
     refresh_tokens_rotate_and_reuse_revokes,
+    tenants_update_and_deactivate,
+    users_delete_keeps_last_admin,
+    users_update_fields_all_or_nothing,
 );
 
 #[tokio::test]
