@@ -11,6 +11,9 @@
 //! `Response: Error` otherwise. When the transcript is exhausted the server closes the socket
 //! (as Asterisk does after `Goodbye` or a bad login), which also serves as the scripted
 //! disconnect: [`Transcript::truncate_after_send`] ends a connection right after an action.
+//!
+//! [`MockPbx`] plays one transcript once for all its connections instead, with fault controls
+//! (dropped links, refused connections) and a live channel table for `CoreShowChannels`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,6 +25,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::{AmiCodec, AmiError, Frame, Message};
+
+mod pbx;
+
+pub use pbx::MockPbx;
 
 /// One entry of a transcript.
 #[derive(Clone, Debug, PartialEq, Eq)]
