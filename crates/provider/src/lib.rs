@@ -24,6 +24,7 @@ mod capabilities;
 mod error;
 mod event;
 mod ids;
+mod park;
 mod provider;
 mod recording;
 mod request;
@@ -38,6 +39,7 @@ pub use event::{
     TransferOutcome, UnparkReason,
 };
 pub use ids::{CallId, IdError, LegId, TenantId};
+pub use park::{ParkedCall, PickupRequest};
 pub use provider::{CallProvider, LegEventStream, ProviderEvent};
 pub use recording::{RecordingFormat, RecordingId, UnknownFormat};
 pub use request::{

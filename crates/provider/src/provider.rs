@@ -7,6 +7,7 @@ use crate::capabilities::Capabilities;
 use crate::error::ProviderError;
 use crate::event::{HangupCause, LegEvent, MediaDirection};
 use crate::ids::LegId;
+use crate::park::{ParkedCall, PickupRequest};
 use crate::request::{
     AttendedTransferRequest, BlindTransferRequest, OriginateRequest, ParkRequest, RecordingRequest,
     TransferId,
@@ -40,6 +41,9 @@ pub enum ProviderEvent {
         /// How many.
         missed: u64,
     },
+    /// The platform's billing record of a leg that ended (Asterisk's CDR over AMI); the
+    /// pipeline stores it beside the call. Boxed: rare and large.
+    Cdr(Box<crate::CdrRecord>),
 }
 
 /// The stream returned by [`CallProvider::events`].
@@ -83,6 +87,27 @@ pub trait CallProvider: Send + Sync {
 
     /// Parks a leg.
     async fn park(&self, request: ParkRequest) -> Result<(), ProviderError>;
+
+    /// The legs waiting in the parking lot now, the ones parked by others included (they carry
+    /// no call id). The default: parking is not supported.
+    async fn parked_calls(&self) -> Result<Vec<ParkedCall>, ProviderError> {
+        Err(ProviderError::Unsupported {
+            capability: crate::Capability::Park,
+            why: "this provider has no parking lot".to_owned(),
+        })
+    }
+
+    /// Picks a parked leg up: rings the agent's endpoint and connects it to the leg in the
+    /// slot once it answers; the new leg is the call's agent leg. Returns once the platform
+    /// accepted the request (the pick-up arrives as `Unparked { reason: Retrieved }`). The
+    /// default: parking is not supported.
+    async fn pickup_parked(&self, request: PickupRequest) -> Result<(), ProviderError> {
+        let _ = request;
+        Err(ProviderError::Unsupported {
+            capability: crate::Capability::Park,
+            why: "this provider has no parking lot".to_owned(),
+        })
+    }
 
     /// Puts a leg on hold (its party hears music on hold).
     async fn hold(&self, leg: &LegId) -> Result<(), ProviderError>;

@@ -2,6 +2,7 @@
 
 mod actions;
 mod config;
+mod park;
 mod provider;
 mod translate;
 

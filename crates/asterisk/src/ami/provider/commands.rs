@@ -3,13 +3,14 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use hookflash_provider::{
-    AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, Capability,
+    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, Capability,
     DtmfDirection, HangupCause, LegEventKind, LegEventStream, LegId, LegSnapshot, MediaDirection,
-    OriginateRequest, ParkRequest, ProviderError, RecordingRequest, TransferId,
+    OriginateRequest, ParkRequest, ParkedCall, PickupRequest, ProviderError, RecordingRequest,
+    TransferId,
 };
 
-use super::super::actions;
 use super::super::translate::OriginateKind;
+use super::super::{actions, park};
 use super::{AmiProvider, check_digit, lock};
 
 #[async_trait]
@@ -183,6 +184,39 @@ impl CallProvider for AmiProvider {
             request.lot.as_deref(),
         );
         self.send(action).await
+    }
+
+    async fn parked_calls(&self) -> Result<Vec<ParkedCall>, ProviderError> {
+        let (_, events) = self
+            .inner
+            .client
+            .send_list(park::parked_calls())
+            .await
+            .map_err(super::provider_error)?;
+        let translator = lock(&self.inner.translator);
+        Ok(park::parked_from(&events, Utc::now(), |leg| {
+            translator.call_of(leg)
+        }))
+    }
+
+    /// Originates the agent's endpoint into the parking context's slot (the inherent
+    /// [`AmiProvider::pickup_parked`]); the new leg carries a call id of its own, which the
+    /// tracker ties to the parked call through `UnParkedCall`.
+    async fn pickup_parked(&self, request: PickupRequest) -> Result<(), ProviderError> {
+        if request.slot.is_empty() || !request.slot.chars().all(|c| c.is_ascii_digit()) {
+            return Err(ProviderError::InvalidRequest {
+                field: "slot".to_owned(),
+                reason: "a parking space is digits only".to_owned(),
+            });
+        }
+        AmiProvider::pickup_parked(
+            self,
+            CallId::new_random(),
+            &request.endpoint,
+            &request.slot,
+            request.ring_timeout,
+        )
+        .await
     }
 
     async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {
