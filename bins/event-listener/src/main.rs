@@ -7,19 +7,15 @@
 //! ```
 //!
 //! It needs the same configuration file (and PostgreSQL `database_url`) as the api-servers,
-//! which then run with `--separate-listener`.
+//! which then run with `--separate-listener`. Everything it runs is composed in
+//! `hookflash-server` ([`hookflash_server::run_event_listener`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Parser;
-use hookflash_api::Config;
-use hookflash_api::bus::{PgPublisher, Publisher};
-use hookflash_api::listener::{Listener, ListenerConfig};
-use hookflash_api::model::NumberReading;
-use hookflash_event_listener::{HealthState, connect_providers, health_router};
-use hookflash_store::{Dialect, Store};
+use hookflash_server::{ListenerOptions, run_event_listener, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,77 +47,9 @@ async fn main() -> Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let mut config = Config::load(cli.config.as_deref()).context("loading the configuration")?;
-    if let Some(url) = cli.database_url {
-        config.database_url = url;
-    }
-    let store = Store::connect(&config.database_url)
-        .await
-        .context("connecting to the database")?;
-    if store.dialect() != Dialect::Postgres {
-        bail!(
-            "the event-listener publishes over PostgreSQL LISTEN/NOTIFY: set a postgres:// \
-             database_url (on SQLite, run the api-server alone: it embeds the listener)"
-        );
-    }
-    store.migrate().await.context("running migrations")?;
-    let connected = connect_providers(&config).await?;
-    if !connected.twilio.is_empty() {
-        tracing::info!(
-            "Twilio accounts are listened to by the api-server (their webhooks arrive there)"
-        );
-    }
-    let node = uuid_node();
-    let publisher = Publisher::Postgres(PgPublisher::new(store.clone(), node)?);
-    let listener = Listener::start(
-        store.clone(),
-        connected.asterisk,
-        publisher,
-        ListenerConfig {
-            numbers: NumberReading::new(config.default_region.clone(), config.phone_validation),
-            ..ListenerConfig::default()
-        },
-    );
-    let app = health_router(HealthState::of(store.clone(), &listener));
-    let tcp = tokio::net::TcpListener::bind(cli.listen)
-        .await
-        .with_context(|| format!("binding {}", cli.listen))?;
-    tracing::info!(addr = %tcp.local_addr()?, "event-listener serving /healthz and /metrics");
-    hookflash_api::serve(
-        tcp,
-        app,
-        hookflash_api::ServeConfig::default(),
-        shutdown_signal(),
-    )
-    .await
-    .context("serving")?;
-    tracing::info!("shutting down: flushing pending writes");
-    listener.shutdown().await?;
-    store.close().await;
-    Ok(())
-}
-
-fn uuid_node() -> uuid::Uuid {
-    uuid::Uuid::new_v4()
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    let mut options = ListenerOptions::default();
+    options.config = cli.config;
+    options.listen = cli.listen;
+    options.database_url = cli.database_url;
+    run_event_listener(options, shutdown_signal()).await
 }

@@ -34,17 +34,14 @@
 
 mod auth;
 mod bootstrap;
-pub mod bus;
 mod config;
 mod error;
 mod extract;
-pub mod listener;
 mod login_limit;
 mod metrics;
 mod openapi;
 mod password;
 mod phone;
-mod probe;
 mod router;
 mod routes;
 mod serve;
@@ -67,7 +64,12 @@ pub use error::{ApiError, ErrorBody, ErrorDetail, Result};
 pub use metrics::Metrics;
 pub use openapi::openapi;
 pub use phone::{dial_string, normalize_e164, normalize_e164_with, reject_crlf};
-pub use probe::{AmiPing, AriInfo, ProbeReport, ServerProbe, TwilioAccountFetch};
+/// Server probes are provider-side code: the trait and its report live in
+/// `hookflash-provider`, each platform's probe in its provider crate.
+pub use hookflash_provider::{ProbeReport, ServerProbe};
+/// The event bus the WebSocket hub reads (the pipeline publishes into it); it lives in
+/// `hookflash-pipeline`.
+pub use hookflash_pipeline::bus;
 pub use router::router;
 pub use routes::auth::DEFAULT_TENANT_SLUG;
 pub use serve::{ServeConfig, serve};
@@ -96,4 +98,11 @@ pub mod model {
     };
     pub use crate::views::{CallParkView, CallRecordingView, CallTransferView, NumberReading};
     pub use crate::ws_messages::{OfferContact, WsMessage};
+}
+
+/// The pipeline reads inbound numbers exactly as the API validates them.
+impl hookflash_pipeline::listener::InboundNumbers for views::NumberReading {
+    fn e164(&self, number: &str) -> Option<String> {
+        views::NumberReading::e164(self, number)
+    }
 }

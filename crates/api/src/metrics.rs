@@ -1,4 +1,7 @@
-//! Prometheus metrics for the API (the `/metrics` text exposition).
+//! Prometheus metrics for the API (the `/metrics` text exposition), plus the registries of
+//! whatever runs in the same process ([`Metrics::include`]: the embedded event pipeline).
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -11,6 +14,8 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Metrics {
     registry: Registry,
+    /// Other registries exposed on the same `/metrics` (the embedded pipeline's).
+    included: Arc<Mutex<Vec<Registry>>>,
     requests: IntCounterVec,
     /// Open WebSocket clients.
     pub ws_clients: IntGauge,
@@ -56,6 +61,7 @@ impl Metrics {
         }
         Self {
             registry,
+            included: Arc::new(Mutex::new(Vec::new())),
             requests,
             ws_clients,
             ws_slow_closed,
@@ -63,10 +69,28 @@ impl Metrics {
         }
     }
 
+    /// Exposes `registry` on the same `/metrics` (a single-node api-server includes its
+    /// embedded pipeline's figures). Its metric names must differ from the API's.
+    pub fn include(&self, registry: Registry) {
+        self.included
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(registry);
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        let mut families = self.registry.gather();
+        let included = self
+            .included
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for r in included {
+            families.extend(r.gather());
+        }
         let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        let _ = TextEncoder::new().encode(&families, &mut buf);
         String::from_utf8(buf).unwrap_or_default()
     }
 }

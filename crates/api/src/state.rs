@@ -14,7 +14,7 @@ use crate::config::{Config, DialFormat, PhoneValidation, Protocol};
 use crate::error::{ApiError, Result};
 use crate::login_limit::LoginLimiter;
 use crate::metrics::Metrics;
-use crate::probe::ServerProbe;
+use hookflash_provider::ServerProbe;
 
 /// One configured PBX connection.
 #[derive(Clone)]

@@ -16,9 +16,8 @@ use std::time::Duration;
 use api_common::{Db, TestApp, error_code, postgres_url};
 use axum::http::{Method, StatusCode};
 use hookflash_api::bus::{BusMessage, EventBus};
-use hookflash_api::{
-    AmiPing, AppState, Config, Protocol, ProviderRegistry, Settings, VariablePolicy,
-};
+use hookflash_api::{AppState, Config, Protocol, ProviderRegistry, Settings, VariablePolicy};
+use hookflash_asterisk::AmiPing;
 use hookflash_provider::{CallId, ProviderError};
 use serde_json::{Value, json};
 
@@ -1005,7 +1004,8 @@ on_both!(
 #[tokio::test]
 async fn twilio_account_fetch_probe() {
     use axum::http::HeaderMap;
-    use hookflash_api::{ServerProbe, TwilioAccountFetch};
+    use hookflash_api::ServerProbe;
+    use hookflash_twilio::TwilioAccountFetch;
 
     async fn account(
         axum::extract::Path(sid): axum::extract::Path<String>,

@@ -40,6 +40,8 @@ mod ari;
 mod dialplan;
 mod facts;
 mod fanout;
+mod probe;
 
 pub use ami::{AmiProvider, AmiProviderConfig, AmiTranslator, OriginateKind};
 pub use ari::{AriProvider, AriProviderConfig, CustomerLeg};
+pub use probe::{AmiPing, AriInfo};

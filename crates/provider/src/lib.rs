@@ -21,10 +21,12 @@
 )]
 
 mod capabilities;
+mod cdr;
 mod error;
 mod event;
 mod ids;
 mod park;
+mod probe;
 mod provider;
 mod recording;
 mod request;
@@ -32,6 +34,7 @@ mod snapshot;
 pub mod variables;
 
 pub use capabilities::{Capabilities, Capability, Support};
+pub use cdr::CdrRecord;
 pub use error::ProviderError;
 pub use event::{
     CauseClass, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide, LegEvent,
@@ -40,6 +43,7 @@ pub use event::{
 };
 pub use ids::{CallId, IdError, LegId, TenantId};
 pub use park::{ParkedCall, PickupRequest};
+pub use probe::{ProbeReport, ServerProbe, elapsed_ms as probe_elapsed_ms};
 pub use provider::{CallProvider, LegEventStream, ProviderEvent};
 pub use recording::{RecordingFormat, RecordingId, UnknownFormat};
 pub use request::{

@@ -66,6 +66,7 @@ mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
 mod pacing;
+mod probe;
 mod provider;
 mod registry;
 mod replay;
@@ -83,6 +84,7 @@ pub use config::{
 };
 pub use error::{ApiErrorBody, TwilioError};
 pub use pacing::TokenBucket;
+pub use probe::TwilioAccountFetch;
 pub use provider::{TwilioProvider, WebhookState};
 pub use registry::Params;
 pub use signature::{

@@ -1,6 +1,7 @@
 //! AmiProvider: call control over the Asterisk Manager Interface.
 
 mod actions;
+mod cdr;
 mod config;
 mod park;
 mod provider;

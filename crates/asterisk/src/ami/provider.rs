@@ -487,6 +487,10 @@ impl Translation {
             ClientEvent::Event(event) => {
                 let out = lock(&self.translator).on_event(&event, Utc::now());
                 self.tx.publish_legs(out).await;
+                // Asterisk's billing record of a leg that ended, for the pipeline to store.
+                if let Some(cdr) = super::cdr::cdr_of(&event) {
+                    self.tx.publish(ProviderEvent::Cdr(Box::new(cdr))).await;
+                }
             }
             ClientEvent::Disconnected { reason } => {
                 self.tx

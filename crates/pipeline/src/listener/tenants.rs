@@ -7,7 +7,9 @@ use hookflash_provider::{CallId, TenantId};
 use hookflash_store::Store;
 use tokio::sync::Mutex;
 
-use crate::routes::auth::DEFAULT_TENANT_SLUG;
+/// The slug of the tenant calls nobody placed through the API belong to (the API's
+/// `DEFAULT_TENANT_SLUG`, created at first start).
+pub const DEFAULT_TENANT_SLUG: &str = "default";
 
 /// Calls remembered; past this the memory starts again (a lookup is one query).
 const MEMORY: usize = 100_000;

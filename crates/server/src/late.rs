@@ -16,11 +16,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use hookflash_api::{ProbeReport, ServerProbe};
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, HangupCause,
-    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest,
-    ProviderError, ProviderEvent, RecordingRequest, TransferId,
+    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest, ProbeReport,
+    ProviderError, ProviderEvent, RecordingRequest, ServerProbe, TransferId,
 };
 use tokio::sync::watch;
 

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use hookflash_ami::mock::{MockServer, Transcript};
 use hookflash_ami::{AmiConfig, ReconnectPolicy};
-use hookflash_api::bus::{EventBus, Publisher};
-use hookflash_api::listener::{Listener, ListenerConfig, Source};
 use hookflash_asterisk::{AmiProvider, AmiProviderConfig};
+use hookflash_pipeline::bus::{EventBus, Publisher};
+use hookflash_pipeline::listener::{Listener, ListenerConfig, Source};
 use hookflash_provider::{CallId, CallProvider, OriginateRequest, TenantId};
 use hookflash_store::{CallFilter, CallRow, Store};
 
@@ -81,9 +81,7 @@ async fn the_recorded_load_loses_nothing_and_leaves_nothing_open() {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    hookflash_api::ensure_default_tenant_and_admin(&store, Some("Correct-Horse-Battery-93".into()))
-        .await
-        .unwrap();
+    store.tenants().create("Default", "default").await.unwrap();
     let tenant = store
         .tenants()
         .get_by_slug("default")
@@ -105,12 +103,7 @@ async fn the_recorded_load_loses_nothing_and_leaves_nothing_open() {
     let mut config = AmiProviderConfig::new(ami);
     config.event_buffer = 1;
     let provider = AmiProvider::connect(config).await.unwrap();
-    let source = Source {
-        name: "pbx1".into(),
-        protocol: "ami",
-        provider: std::sync::Arc::new(provider.clone()),
-        cdr_events: None,
-    };
+    let source = Source::new("pbx1", "ami", std::sync::Arc::new(provider.clone()));
     let bus = EventBus::new(16);
     let started = Instant::now();
     let listener = Listener::start(

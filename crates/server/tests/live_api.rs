@@ -2,6 +2,7 @@
 //! an AMI Ping over the real AmiProvider connection and `GET /asterisk/info` over ARI, plus a
 //! server with a wrong password that must report `down`.
 
+#[path = "../../api/tests/api_common/mod.rs"]
 mod api_common;
 
 use std::sync::Arc;
@@ -10,8 +11,8 @@ use api_common::{Db, RecordingProvider, TestApp};
 use axum::http::{Method, StatusCode};
 use hookflash_ami::AmiConfig;
 use hookflash_api::bus::EventBus;
-use hookflash_api::{AmiPing, AppState, AriInfo, Config, Protocol, ProviderRegistry, Settings};
-use hookflash_asterisk::{AmiProvider, AmiProviderConfig};
+use hookflash_api::{AppState, Config, Protocol, ProviderRegistry, Settings};
+use hookflash_asterisk::{AmiPing, AmiProvider, AmiProviderConfig, AriInfo};
 
 fn live_host(test: &str) -> Option<String> {
     match std::env::var("HOOKFLASH_LIVE_ASTERISK") {

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use hookflash_api::bus::{BusMessage, EventBus, Publisher};
-use hookflash_api::listener::{Listener, ListenerConfig, Source};
 use hookflash_calls::CallState;
+use hookflash_pipeline::bus::{BusMessage, EventBus, Publisher};
+use hookflash_pipeline::listener::{Listener, ListenerConfig, Source};
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, Correlation,
     HangupCause, LegEvent, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot, LegState,
@@ -111,9 +111,7 @@ async fn store() -> (Store, TenantId) {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    hookflash_api::ensure_default_tenant_and_admin(&store, Some("Correct-Horse-Battery-93".into()))
-        .await
-        .unwrap();
+    store.tenants().create("Default", "default").await.unwrap();
     let tenant = store
         .tenants()
         .get_by_slug("default")
@@ -126,15 +124,14 @@ async fn store() -> (Store, TenantId) {
 
 fn source(live: Vec<LegSnapshot>) -> (Source, mpsc::UnboundedSender<ProviderEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let source = Source {
-        name: "pbx1".into(),
-        protocol: "ami",
-        provider: Arc::new(Scripted {
+    let source = Source::new(
+        "pbx1",
+        "ami",
+        Arc::new(Scripted {
             rx: Mutex::new(Some(rx)),
             live,
         }),
-        cdr_events: None,
-    };
+    );
     (source, tx)
 }
 

@@ -1,6 +1,5 @@
-//! What the `event-listener` and `api-server` binaries share: connecting the configured PBX
-//! servers ([`connect_providers`]) and the listener's own small HTTP surface
-//! ([`health_router`]: `/healthz`, `/metrics`).
+//! The provider factory: every configured server (AMI, ARI, Twilio) connected, as call
+//! control for the API ([`ProviderRegistry`]) and event sources for the pipeline.
 //!
 //! A server that cannot be reached at start does not stop either binary: it is reported down
 //! (`/readyz`, `GET /api/v1/servers`, the listener's `/healthz`) and connected in the
@@ -10,17 +9,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use hookflash_api::listener::{Listener, Source, SourceStatus};
-use hookflash_api::{
-    AmiPing, AriInfo, AsteriskServer, Config, Protocol, ProviderRegistry, TwilioAccountFetch,
-};
-use hookflash_store::Store;
+use hookflash_api::{AsteriskServer, Config, Protocol, ProviderRegistry};
+use hookflash_asterisk::{AmiPing, AriInfo};
+use hookflash_pipeline::listener::Source;
+use hookflash_twilio::TwilioAccountFetch;
 
-mod late;
+use crate::late;
 
 /// The configured servers, connected.
 #[derive(Debug, Default)]
@@ -61,7 +55,7 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
             bail!("asterisk server {}: protocol twilio", server.name);
         }
         let protocol = server.protocol;
-        let (link, cdr_events) = match connect_asterisk(server).await {
+        let link = match connect_asterisk(server).await {
             Ok(connected) => connected,
             Err(e) => {
                 // A PBX that is down (or restarting) must not keep the API from starting:
@@ -72,9 +66,9 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
                 let (provider, probe) =
                     late::spawn(server.name.clone(), late::Backoff::default(), move || {
                         let server = owned.clone();
-                        async move { connect_asterisk(&server).await.map(|(link, _)| link) }
+                        async move { connect_asterisk(&server).await }
                     });
-                (late::Link { provider, probe }, None)
+                late::Link { provider, probe }
             }
         };
         out.registry.insert(
@@ -83,12 +77,11 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
             Arc::clone(&link.provider),
             link.probe,
         );
-        out.asterisk.push(Source {
-            name: server.name.clone(),
-            protocol: protocol.as_str(),
-            provider: link.provider,
-            cdr_events,
-        });
+        out.asterisk.push(Source::new(
+            server.name.clone(),
+            protocol.as_str(),
+            link.provider,
+        ));
     }
     let mut webhook_states = Vec::new();
     for account in &config.twilio {
@@ -122,12 +115,8 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
                     .with_context(|| format!("twilio account {}", account.name))?,
             ),
         );
-        out.twilio.push(Source {
-            name: account.name.clone(),
-            protocol: "twilio",
-            provider,
-            cdr_events: None,
-        });
+        out.twilio
+            .push(Source::new(account.name.clone(), "twilio", provider));
     }
     // One router for every account (merging one per account panics on the shared paths);
     // each callback goes to the account its AccountSid names.
@@ -137,11 +126,8 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
     Ok(out)
 }
 
-/// Connects one Asterisk server (AMI or ARI); for AMI also returns the raw event stream the
-/// listener reads CDRs from.
-async fn connect_asterisk(
-    server: &AsteriskServer,
-) -> Result<(late::Link, Option<hookflash_ami::EventStream>)> {
+/// Connects one Asterisk server (AMI or ARI). Its CDRs (AMI) arrive as provider events.
+async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
     let Some(secret) = server.secret.clone() else {
         bail!(
             "asterisk server {}: no secret; set {}",
@@ -173,15 +159,11 @@ async fn connect_asterisk(
                     )
                 })?;
             let probe = AmiPing::new(server.name.clone(), provider.client().clone());
-            let cdr_events = provider.client().subscribe();
             tracing::info!(server = %server.name, host = %server.host, port, "AMI connected");
-            Ok((
-                late::Link {
-                    provider: Arc::new(provider),
-                    probe: Arc::new(probe),
-                },
-                Some(cdr_events),
-            ))
+            Ok(late::Link {
+                provider: Arc::new(provider),
+                probe: Arc::new(probe),
+            })
         }
         Protocol::Ari => {
             let scheme = if server.tls { "https" } else { "http" };
@@ -204,13 +186,10 @@ async fn connect_asterisk(
                 format!("connecting to asterisk server {} (ARI {base})", server.name)
             })?;
             tracing::info!(server = %server.name, %base, "ARI connected");
-            Ok((
-                late::Link {
-                    provider: Arc::new(provider),
-                    probe: Arc::new(AriInfo::new(client)),
-                },
-                None,
-            ))
+            Ok(late::Link {
+                provider: Arc::new(provider),
+                probe: Arc::new(AriInfo::new(client)),
+            })
         }
         Protocol::Twilio => bail!("asterisk server {}: protocol twilio", server.name),
     }
@@ -221,77 +200,4 @@ fn web_roots() -> rustls::RootCertStore {
     rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     }
-}
-
-/// What the listener's `/healthz` and `/metrics` read.
-#[derive(Debug, Clone)]
-pub struct HealthState {
-    /// The store (pinged by `/healthz`).
-    pub store: Store,
-    /// The sources' status.
-    pub statuses: Vec<Arc<SourceStatus>>,
-    /// The pipeline's counters.
-    pub metrics: hookflash_api::listener::ListenerMetrics,
-}
-
-impl HealthState {
-    /// The state of a running listener.
-    pub fn of(store: Store, listener: &Listener) -> Self {
-        Self {
-            store,
-            statuses: listener.statuses().to_vec(),
-            metrics: listener.metrics().clone(),
-        }
-    }
-}
-
-/// `GET /healthz` (200 when the database answers and every PBX link is up, else 503, with
-/// per-server detail) and `GET /metrics` (Prometheus text).
-pub fn health_router(state: HealthState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .with_state(state)
-}
-
-async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
-    let db = state.store.ping().await.is_ok();
-    let servers: Vec<_> = state
-        .statuses
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "name": s.name,
-                "protocol": s.protocol,
-                "connected": s.connected(),
-                "live_calls": s.live_calls(),
-            })
-        })
-        .collect();
-    let ok = db && state.statuses.iter().all(|s| s.connected());
-    let code = if ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        code,
-        axum::Json(serde_json::json!({
-            "status": if ok { "ok" } else { "degraded" },
-            "database": db,
-            "servers": servers,
-        })),
-    )
-}
-
-async fn metrics(State(state): State<HealthState>) -> impl IntoResponse {
-    let mut text = state.metrics.render();
-    for s in &state.statuses {
-        text.push_str(&format!(
-            "hookflash_listener_server_up{{server=\"{}\"}} {}\n",
-            s.name,
-            u8::from(s.connected())
-        ));
-    }
-    ([("content-type", "text/plain; version=0.0.4")], text)
 }

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::{BusMessage, EventBus};
-use crate::error::{ApiError, Result};
+use crate::error::{PipelineError, Result};
 
 /// The PostgreSQL channel bus messages travel on.
 pub const NOTIFY_CHANNEL: &str = "hookflash_bus";
@@ -70,10 +70,10 @@ impl PgPublisher {
     /// A publisher on `store` (which must be PostgreSQL), sending as `node`.
     ///
     /// # Errors
-    /// [`ApiError::Config`] when the store is not PostgreSQL.
+    /// [`PipelineError::Config`] when the store is not PostgreSQL.
     pub fn new(store: Store, node: Uuid) -> Result<Self> {
         if store.dialect() != hookflash_store::Dialect::Postgres {
-            return Err(ApiError::Config(
+            return Err(PipelineError::Config(
                 "the LISTEN/NOTIFY bus needs a postgres:// database_url".to_owned(),
             ));
         }
@@ -170,7 +170,7 @@ impl Relayed {
 /// [`BusMessage::Resync`] for every tenant so clients re-read it.
 ///
 /// # Errors
-/// [`ApiError::Config`] when the store is not PostgreSQL.
+/// [`PipelineError::Config`] when the store is not PostgreSQL.
 pub fn spawn_pg_relay(store: Store, bus: EventBus, node: Uuid) -> Result<JoinHandle<()>> {
     let publisher = PgPublisher::new(store.clone(), node)?;
     let relayed = Arc::new(Mutex::new(Relayed::default()));

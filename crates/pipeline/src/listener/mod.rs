@@ -21,9 +21,9 @@
 //!   on the call's first update and registers the originate with the tracker
 //!   ([`Tracker::register_originate`]). Calls the API did not place (inbound) belong to the
 //!   default tenant, and to the agent whose endpoint answered them.
-//! - CDRs: providers do not surface CDRs as leg events. For AMI sources the pipeline reads the
-//!   raw `Cdr` events from the AMI client ([`Source::cdr_events`]) and stores them
-//!   ([`hookflash_store::Cdrs`]) tied to the call whose leg they name; the call's own billsec
+//! - CDRs: a provider that keeps billing records (AMI) emits them as
+//!   [`ProviderEvent::Cdr`]; the pipeline stores them ([`hookflash_store::Cdrs`]) tied to
+//!   the call whose leg they name; the call's own billsec
 //!   (`talk_secs`) is recorded beside Asterisk's `BillableSeconds` in the row's `raw` JSON
 //!   (`hookflash.talk_secs`, `hookflash.billsec_delta`) and a difference above one second is
 //!   logged. ARI and Twilio deliver no CDRs.
@@ -31,6 +31,7 @@
 
 mod cdr;
 mod metrics;
+mod numbers;
 mod reconcile;
 mod tenants;
 
@@ -42,7 +43,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use hookflash_calls::{CallUpdate, Direction, Tracker, TrackerConfig, UpdateKind};
-use hookflash_provider::{CallId, CallProvider, LegSnapshot, ProviderEvent};
+use hookflash_provider::{
+    CallId, CallProvider, CdrRecord, LegEvent, LegEventKind, LegSnapshot, OriginateOutcome,
+    ProviderEvent,
+};
 use hookflash_store::{BatchConfig, BatchWriter, CallWrite, Store};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -50,13 +54,15 @@ use tracing::Instrument;
 
 use crate::bus::{BusMessage, Publisher};
 use crate::error::Result;
-use crate::views::NumberReading;
 
 pub use metrics::ListenerMetrics;
+pub use numbers::{InboundNumbers, KeepNumbers};
+pub use tenants::DEFAULT_TENANT_SLUG;
 
 use tenants::TenantResolver;
 
 /// One PBX connection to listen to.
+#[non_exhaustive]
 pub struct Source {
     /// The configured name.
     pub name: String,
@@ -64,8 +70,51 @@ pub struct Source {
     pub protocol: &'static str,
     /// The connection.
     pub provider: Arc<dyn CallProvider>,
-    /// Raw AMI events of the same connection, read for `Cdr` events (AMI only).
-    pub cdr_events: Option<hookflash_ami::EventStream>,
+    /// Whether this pipeline is the one owner of the source's calls (see [`SourceRole`]).
+    pub role: SourceRole,
+}
+
+/// How much of a source's events one pipeline handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SourceRole {
+    /// Every event: this pipeline tracks, reconciles and writes all of the source's calls.
+    #[default]
+    Full,
+    /// Only originate refusals of calls this process placed (an api-server beside a separate
+    /// event-listener). A refusal is published by the provider of the process that sent the
+    /// Originate, so the listener process never sees it; the api process runs the same tracker
+    /// for that one event and writes its record. No reconcile, no resync, no other event.
+    Refusals,
+}
+
+impl Source {
+    /// A source this pipeline fully owns ([`SourceRole::Full`]).
+    pub fn new(
+        name: impl Into<String>,
+        protocol: &'static str,
+        provider: Arc<dyn CallProvider>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            protocol,
+            provider,
+            role: SourceRole::Full,
+        }
+    }
+
+    /// A source whose originate refusals alone this pipeline records
+    /// ([`SourceRole::Refusals`]).
+    pub fn refusals_only(
+        name: impl Into<String>,
+        protocol: &'static str,
+        provider: Arc<dyn CallProvider>,
+    ) -> Self {
+        Self {
+            role: SourceRole::Refusals,
+            ..Self::new(name, protocol, provider)
+        }
+    }
 }
 
 impl std::fmt::Debug for Source {
@@ -73,20 +122,52 @@ impl std::fmt::Debug for Source {
         f.debug_struct("Source")
             .field("name", &self.name)
             .field("protocol", &self.protocol)
-            .field("cdr_events", &self.cdr_events.is_some())
+            .field("role", &self.role)
             .finish_non_exhaustive()
     }
 }
 
 /// Settings of the pipeline.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ListenerConfig {
     /// The trackers' settings.
     pub tracker: TrackerConfig,
     /// The batch writer's settings.
     pub batch: BatchConfig,
-    /// How PBX numbers are read into E.164 (inbound `to_number` and `did`).
-    pub numbers: NumberReading,
+    /// How PBX numbers are read into E.164 (inbound `to_number` and `did`); by default they
+    /// are kept as the PBX wrote them.
+    pub numbers: Arc<dyn InboundNumbers>,
+}
+
+impl Default for ListenerConfig {
+    fn default() -> Self {
+        Self {
+            tracker: TrackerConfig::default(),
+            batch: BatchConfig::default(),
+            numbers: Arc::new(KeepNumbers),
+        }
+    }
+}
+
+impl ListenerConfig {
+    /// With these tracker settings.
+    pub fn with_tracker(mut self, tracker: TrackerConfig) -> Self {
+        self.tracker = tracker;
+        self
+    }
+
+    /// With these batch writer settings.
+    pub fn with_batch(mut self, batch: BatchConfig) -> Self {
+        self.batch = batch;
+        self
+    }
+
+    /// With this way of reading inbound numbers.
+    pub fn with_numbers(mut self, numbers: Arc<dyn InboundNumbers>) -> Self {
+        self.numbers = numbers;
+        self
+    }
 }
 
 /// The live status of one source.
@@ -155,13 +236,15 @@ impl Listener {
                 adopted: HashMap::new(),
                 server: source.name.clone(),
                 status,
-                numbers: config.numbers.clone(),
+                numbers: Arc::clone(&config.numbers),
+                role: source.role,
             };
             let span = tracing::info_span!("listener", server = %source.name);
             tasks.push(tokio::spawn(
                 worker.run(source, stop_rx.clone()).instrument(span),
             ));
         }
+        metrics.watch(Arc::clone(&writer), statuses.clone());
         Self {
             stop,
             tasks,
@@ -179,6 +262,11 @@ impl Listener {
     /// The pipeline's counters.
     pub fn metrics(&self) -> &ListenerMetrics {
         &self.metrics
+    }
+
+    /// The batch writer's figures so far.
+    pub fn writer_stats(&self) -> hookflash_store::WriterStats {
+        self.writer.stats()
     }
 
     /// Writes every update handed to the writer so far.
@@ -231,7 +319,20 @@ struct Worker {
     /// server: with several PBXs, one must not close another's calls).
     server: String,
     status: Arc<SourceStatus>,
-    numbers: NumberReading,
+    numbers: Arc<dyn InboundNumbers>,
+    role: SourceRole,
+}
+
+/// A refusal of an Originate this process sent: the provider's `originate_result` failure for
+/// a call carrying our call id.
+fn is_refusal(e: &LegEvent) -> bool {
+    e.keys.call_id.is_some()
+        && matches!(
+            &e.kind,
+            LegEventKind::OriginateResult {
+                outcome: OriginateOutcome::Failed { .. }
+            }
+        )
 }
 
 fn until(deadline: Option<DateTime<Utc>>) -> Duration {
@@ -245,11 +346,12 @@ fn until(deadline: Option<DateTime<Utc>>) -> Duration {
 impl Worker {
     async fn run(mut self, source: Source, mut stop: watch::Receiver<bool>) {
         let mut events = source.provider.pipeline_events();
-        let mut cdrs = source.cdr_events;
         let name = source.name;
-        tracing::info!(server = %name, protocol = self.protocol, "listening for call events");
-        let first = self.reconcile(&name, &*source.provider, None).await;
-        self.process(first).await;
+        tracing::info!(server = %name, protocol = self.protocol, role = ?self.role, "listening for call events");
+        if self.role == SourceRole::Full {
+            let first = self.reconcile(&name, &*source.provider, None).await;
+            self.process(first).await;
+        }
         loop {
             let wait = until(self.tracker.poll_timeout());
             let updates = tokio::select! {
@@ -263,21 +365,6 @@ impl Worker {
                         break;
                     }
                 },
-                raw = async {
-                    match cdrs.as_mut() {
-                        Some(s) => s.recv().await,
-                        None => std::future::pending().await,
-                    }
-                } => {
-                    match raw {
-                        Some(hookflash_ami::ClientEvent::Event(e)) if e.name().eq_ignore_ascii_case("Cdr") => {
-                            self.on_cdr(e.raw()).await;
-                        }
-                        Some(_) => {}
-                        None => cdrs = None,
-                    }
-                    Vec::new()
-                }
                 _ = tokio::time::sleep(wait) => self.tracker.expire(Utc::now()),
             };
             self.process(updates).await;
@@ -297,27 +384,17 @@ impl Worker {
         ev: ProviderEvent,
     ) -> Vec<CallUpdate> {
         let now = Utc::now();
+        if self.role == SourceRole::Refusals {
+            return match ev {
+                ProviderEvent::Leg(e) if is_refusal(&e) => self.on_leg(e, now).await,
+                _ => Vec::new(),
+            };
+        }
         match ev {
-            ProviderEvent::Leg(e) => {
-                self.metrics.events.inc();
-                let mut out = Vec::new();
-                if let Some(id) = e.keys.call_id
-                    && self.tracker.call(&id).is_none_or(|c| c.tenant.is_none())
-                    && let Some(found) = self.resolver.first_sight(id).await
-                    && let Some(origin) = found.origin
-                {
-                    // The call the API placed exists before its first leg is applied, as if
-                    // the originate had been registered here (the API may run elsewhere).
-                    out = self.tracker.register_originate(
-                        id,
-                        found.tenant,
-                        origin.agent_endpoint,
-                        origin.customer_number,
-                        origin.created_at.min(e.at),
-                    );
-                }
-                out.extend(self.tracker.apply(&e, now));
-                out
+            ProviderEvent::Leg(e) => self.on_leg(e, now).await,
+            ProviderEvent::Cdr(cdr) => {
+                self.on_cdr(&cdr).await;
+                Vec::new()
             }
             ProviderEvent::Disconnected { reason } => {
                 tracing::warn!(server = %name, %reason, "PBX link down; waiting for resync");
@@ -347,6 +424,30 @@ impl Worker {
                 Vec::new()
             }
         }
+    }
+
+    /// Applies one leg event; the first event of a call the API placed registers its
+    /// originate first.
+    async fn on_leg(&mut self, e: LegEvent, now: DateTime<Utc>) -> Vec<CallUpdate> {
+        self.metrics.events.inc();
+        let mut out = Vec::new();
+        if let Some(id) = e.keys.call_id
+            && self.tracker.call(&id).is_none_or(|c| c.tenant.is_none())
+            && let Some(found) = self.resolver.first_sight(id).await
+            && let Some(origin) = found.origin
+        {
+            // The call the API placed exists before its first leg is applied, as if
+            // the originate had been registered here (the API may run elsewhere).
+            out = self.tracker.register_originate(
+                id,
+                found.tenant,
+                origin.agent_endpoint,
+                origin.customer_number,
+                origin.created_at.min(e.at),
+            );
+        }
+        out.extend(self.tracker.apply(&e, now));
+        out
     }
 
     /// Writes and publishes updates, learning each call's tenant on the way.
@@ -393,7 +494,7 @@ impl Worker {
                     self.adopted.remove(&update.call_id);
                 }
             }
-            self.numbers.read_inbound(&mut write.call);
+            numbers::read_inbound(&*self.numbers, &mut write.call);
             // Calls the API did not place (inbound) are attributed to the agent who took them.
             if update.record.direction == Direction::Inbound
                 && let Some(channel) = &update.record.agent_channel
@@ -471,10 +572,10 @@ impl Worker {
         out
     }
 
-    async fn on_cdr(&mut self, msg: &hookflash_ami::Message) {
+    async fn on_cdr(&mut self, rec: &CdrRecord) {
         self.metrics.cdrs.inc();
-        let call = msg
-            .get_str("UniqueID")
+        let call = Some(rec.leg.as_str())
+            .filter(|l| !l.is_empty())
             .and_then(|uid| cdr::call_of_leg(&self.tracker, uid));
         let tenant = match &call {
             Some(c) => match c.tenant {
@@ -483,7 +584,7 @@ impl Worker {
             },
             None => self.resolver.default_tenant().await,
         };
-        let row = cdr::cdr_row(msg, tenant, call.as_ref());
+        let row = cdr::cdr_row(rec, tenant, call.as_ref());
         if let Err(e) = self.store.cdrs().upsert(&row).await {
             self.metrics.write_errors.inc();
             tracing::error!(uniqueid = %row.uniqueid, error = %e, "could not store a CDR");
