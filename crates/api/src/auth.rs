@@ -294,14 +294,29 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<Caller>
 ///
 /// A deactivated or deleted user loses access at once, not when the token expires; a changed
 /// role applies at once too (a demoted admin keeps no admin power); a password change ends
-/// every token issued before it (the token version moved on).
+/// every token issued before it (the token version moved on). Every credential of a
+/// deactivated tenant is refused.
 ///
 /// # Errors
 /// As [`authenticate_token`].
 pub async fn authenticate_session(state: &AppState, token: &str) -> Result<Session> {
-    if token.starts_with(API_KEY_PREFIX) {
-        return authenticate_api_key(state, token).await;
+    let session = if token.starts_with(API_KEY_PREFIX) {
+        authenticate_api_key(state, token).await?
+    } else {
+        authenticate_jwt(state, token).await?
+    };
+    if !state
+        .store()
+        .tenants()
+        .is_active(session.caller.tenant)
+        .await?
+    {
+        return Err(ApiError::Unauthorized);
     }
+    Ok(session)
+}
+
+async fn authenticate_jwt(state: &AppState, token: &str) -> Result<Session> {
     let claims = state.jwt().decode(token, "access")?;
     let mut caller = caller_of(&claims)?;
     if let Some(user) = caller.user_id {

@@ -82,6 +82,7 @@ pub use ws::{
 /// Request and response bodies of the API, as they appear in the OpenAPI document.
 pub mod model {
     pub use crate::routes::agents::{AgentBody, AgentStateBody, AgentStateSel, AgentView};
+    pub use crate::routes::api_keys::{ApiKeyView, CreateApiKeyBody, CreatedApiKeyView};
     pub use crate::routes::auth::{ChangePasswordBody, LoginBody, RefreshBody};
     pub use crate::routes::calls::{
         ActionAccepted, CallAccepted, CallDetailView, CallPage, CallView, CreateCall,
@@ -92,6 +93,9 @@ pub mod model {
     pub use crate::routes::recordings::{RecordBody, RecordingSel, RecordingView};
     pub use crate::routes::servers::ServerView;
     pub use crate::routes::stats::{LiveStats, RangeStats, StatsParams, StatsView};
+    pub use crate::routes::tenants::{
+        CreateTenantBody, CreatedTenant, TenantView, UpdateTenantBody,
+    };
     pub use crate::routes::transfers::{CreateTransfer, TransferKindSel, TransferView};
     pub use crate::routes::users::{
         CreateUserBody, CreatedUser, MIN_PASSWORD_LEN, UpdateUserBody, UserView,

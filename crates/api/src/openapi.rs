@@ -5,6 +5,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::routes::scope::ME_PREFIX;
 use crate::routes::{agents, auth, calls, health, recordings, servers, stats, transfers, users};
+use crate::routes::{api_keys, tenants};
 use crate::ws;
 
 #[derive(OpenApi)]
@@ -22,6 +23,10 @@ use crate::ws;
         agents::delete_agent, agents::set_agent_state,
         users::create_user, users::list_users, users::get_user, users::update_user,
         users::delete_user,
+        tenants::list_tenants, tenants::create_tenant, tenants::get_tenant,
+        tenants::update_tenant, tenants::deactivate_tenant,
+        api_keys::create_api_key, api_keys::list_api_keys, api_keys::get_api_key,
+        api_keys::revoke_api_key,
         servers::list_servers, servers::test_server,
         stats::stats,
         ws::ws_handler,
@@ -30,7 +35,7 @@ use crate::ws;
     components(schemas(crate::ws_messages::WsMessage)),
     modifiers(&Security, &CommonResponses),
     tags(
-        (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"), (name = "users"),
+        (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"), (name = "users"), (name = "tenants"), (name = "api_keys"),
         (name = "servers"), (name = "stats"), (name = "events"), (name = "health"),
     )
 )]

@@ -2,13 +2,18 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::Uri;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue, Method, Uri, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
 use crate::error::ApiError;
 use crate::routes::{agents, auth, calls, health, recordings, servers, stats, transfers, users};
+use crate::routes::{api_keys, tenants};
 use crate::state::AppState;
 use crate::{metrics, openapi, ws};
 
@@ -62,6 +67,24 @@ pub fn router(state: AppState) -> Router {
                 .patch(users::update_user)
                 .delete(users::delete_user),
         )
+        .route(
+            "/api/v1/tenants",
+            get(tenants::list_tenants).post(tenants::create_tenant),
+        )
+        .route(
+            "/api/v1/tenants/{id}",
+            get(tenants::get_tenant)
+                .patch(tenants::update_tenant)
+                .delete(tenants::deactivate_tenant),
+        )
+        .route(
+            "/api/v1/api-keys",
+            get(api_keys::list_api_keys).post(api_keys::create_api_key),
+        )
+        .route(
+            "/api/v1/api-keys/{id}",
+            get(api_keys::get_api_key).delete(api_keys::revoke_api_key),
+        )
         .route("/api/v1/servers", get(servers::list_servers))
         .route("/api/v1/servers/{name}/test", post(servers::test_server))
         .route("/api/v1/stats", get(stats::stats));
@@ -108,14 +131,61 @@ pub fn router(state: AppState) -> Router {
                 put(calls::set_disposition),
             );
     }
-    r.method_not_allowed_fallback(method_not_allowed)
+    let cors = cors_layer(&state.settings().cors_allowed_origins);
+    let r = r
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(cors) => r.layer(cors),
+        None => r,
+    }
+}
+
+/// CORS for a dialer page served from another origin: only the configured origins, the
+/// methods and request headers the API uses (`Authorization`, `X-API-Key`, `Content-Type`),
+/// `Retry-After` readable by the page. Credentials are headers, never cookies, so
+/// `Access-Control-Allow-Credentials` is not sent. Without configured origins there is no
+/// layer at all: no CORS header on any answer, and a browser refuses cross-origin calls.
+/// Preflights (`OPTIONS` with `Access-Control-Request-Method`) are answered by the layer,
+/// before authentication.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "ignoring a CORS origin that is not a header value");
+                None
+            }
+        })
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-api-key"),
+            ])
+            .expose_headers([header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 async fn openapi_json() -> impl IntoResponse {

@@ -118,6 +118,12 @@ pub struct Settings {
     pub ws_queue: usize,
     /// The channel variables each tenant may set on a call.
     pub variables: crate::variable_policy::VariablePolicy,
+    /// The slug of the platform tenant, whose admins manage every tenant (`default`, the
+    /// tenant the first start creates).
+    pub platform_tenant: String,
+    /// Origins (`scheme://host[:port]`) whose pages may call the API from a browser (CORS);
+    /// none by default, and then no CORS headers are sent at all.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -152,6 +158,8 @@ impl Settings {
             ws_heartbeat: Duration::from_secs(20),
             ws_queue: 256,
             variables: config.variables.clone(),
+            platform_tenant: crate::routes::auth::DEFAULT_TENANT_SLUG.to_owned(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

@@ -83,7 +83,9 @@ async fn check_credentials(
         return Err(e);
     }
     let users = state.store().users();
-    let Some(tenant) = state.store().tenants().get_by_slug(slug).await? else {
+    // A deactivated tenant is refused like an unknown one, with the same work.
+    let tenant = state.store().tenants().get_by_slug(slug).await?;
+    let Some(tenant) = tenant.filter(|t| t.active) else {
         users.burn_password_check(password).await;
         return Err(fail());
     };

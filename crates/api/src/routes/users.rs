@@ -28,7 +28,7 @@ use crate::state::AppState;
 /// How long a one-time password works before its owner must have replaced it.
 pub(crate) const ONE_TIME_PASSWORD_TTL: TimeDelta = TimeDelta::hours(72);
 
-fn one_time_expiry() -> DateTime<Utc> {
+pub(crate) fn one_time_expiry() -> DateTime<Utc> {
     let now = Utc::now();
     now.checked_add_signed(ONE_TIME_PASSWORD_TTL).unwrap_or(now)
 }
@@ -144,7 +144,7 @@ fn parse_role(role: &str) -> Result<UserRole> {
         .map_err(|_| ApiError::validation("role", "one of admin, supervisor, agent"))
 }
 
-fn check_username(name: &str) -> Result<()> {
+pub(crate) fn check_username(name: &str) -> Result<()> {
     reject_crlf("username", name)?;
     if name.is_empty() || name.len() > 64 {
         return Err(ApiError::validation("username", "1 to 64 characters"));
@@ -353,20 +353,17 @@ pub(crate) async fn update_user(
         ));
     }
     let users = state.store().users();
-    if role.is_some() || display_name.is_some() {
+    // Role, name and active flag change in one statement: a refusal (the last admin) leaves
+    // every field as it was, none half-applied.
+    if role.is_some() || display_name.is_some() || body.active.is_some() {
         users
-            .update_details(
+            .update_fields(
                 caller.tenant,
                 user.id,
-                role.unwrap_or(user.role),
-                display_name.as_deref().or(user.display_name.as_deref()),
+                role,
+                display_name.as_deref(),
+                body.active,
             )
-            .await
-            .map_err(last_admin)?;
-    }
-    if let Some(active) = body.active {
-        users
-            .set_active(caller.tenant, user.id, active)
             .await
             .map_err(last_admin)?;
     }
