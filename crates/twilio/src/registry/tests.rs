@@ -1,0 +1,222 @@
+//! Callbacks of recorded call shapes in, leg events out.
+
+use hookflash_provider::{DialOutcome, OriginateFailure, OriginateOutcome};
+
+use super::*;
+
+fn p(pairs: &[(&str, &str)]) -> Params {
+    Params(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+const AGENT: &str = "CA00000000000000000000000000000001";
+const CUSTOMER: &str = "CA00000000000000000000000000000002";
+
+fn kinds(events: &[LegEvent]) -> Vec<(&str, &'static str)> {
+    events
+        .iter()
+        .map(|e| (e.leg.as_str(), e.kind.name()))
+        .collect()
+}
+
+#[test]
+fn agent_then_customer_answered_and_customer_hangs_up() {
+    let now = Utc::now();
+    let call = CallId::new_random();
+    let mut reg = Registry::new(10);
+    reg.set_agent_leg(call, AGENT);
+    let ev = reg.status_callback(
+        call,
+        LegRole::Agent,
+        &p(&[
+            ("CallSid", AGENT),
+            ("CallStatus", "initiated"),
+            ("To", "client:alice"),
+        ]),
+        now,
+    );
+    assert_eq!(kinds(&ev), vec![(AGENT, "created")]);
+    let ev = reg.status_callback(
+        call,
+        LegRole::Agent,
+        &p(&[("CallSid", AGENT), ("CallStatus", "ringing")]),
+        now,
+    );
+    assert_eq!(kinds(&ev), vec![(AGENT, "ringing")]);
+    let ev = reg.status_callback(
+        call,
+        LegRole::Agent,
+        &p(&[("CallSid", AGENT), ("CallStatus", "in-progress")]),
+        now,
+    );
+    assert_eq!(
+        kinds(&ev),
+        vec![(AGENT, "answered"), (AGENT, "originate_result")]
+    );
+    let ev = reg.status_callback(
+        call,
+        LegRole::Customer,
+        &p(&[
+            ("CallSid", CUSTOMER),
+            ("ParentCallSid", AGENT),
+            ("CallStatus", "initiated"),
+            ("To", "+15550001"),
+        ]),
+        now,
+    );
+    assert_eq!(kinds(&ev), vec![(CUSTOMER, "created"), (AGENT, "dialing")]);
+    assert_eq!(ev[0].keys.linkedid.as_deref(), Some(AGENT));
+    assert_eq!(ev[0].keys.call_id, Some(call));
+    let ev = reg.status_callback(
+        call,
+        LegRole::Customer,
+        &p(&[
+            ("CallSid", CUSTOMER),
+            ("ParentCallSid", AGENT),
+            ("CallStatus", "in-progress"),
+        ]),
+        now,
+    );
+    assert_eq!(
+        kinds(&ev),
+        vec![
+            (CUSTOMER, "answered"),
+            (CUSTOMER, "dial_result"),
+            (CUSTOMER, "bridged"),
+            (AGENT, "bridged")
+        ]
+    );
+    assert!(
+        matches!(&ev[1].kind, LegEventKind::DialResult { status: DialOutcome::Answer, caller: Some(c) } if c.as_str() == AGENT)
+    );
+    let ev = reg.status_callback(
+        call,
+        LegRole::Customer,
+        &p(&[
+            ("CallSid", CUSTOMER),
+            ("CallStatus", "completed"),
+            ("CallDuration", "12"),
+        ]),
+        now,
+    );
+    assert!(
+        matches!(&ev[1].kind, LegEventKind::HungUp { side: HangupSide::Remote, cause } if cause.code == 16)
+    );
+    reg.dial_action(
+        call,
+        &p(&[("CallSid", AGENT), ("DialCallStatus", "completed")]),
+        now,
+    );
+    let ev = reg.status_callback(
+        call,
+        LegRole::Agent,
+        &p(&[("CallSid", AGENT), ("CallStatus", "completed")]),
+        now,
+    );
+    assert_eq!(ev[0].kind.name(), "unbridged");
+    assert!(matches!(
+        &ev[1].kind,
+        LegEventKind::HungUp {
+            side: HangupSide::Local,
+            ..
+        }
+    ));
+    // A late duplicate changes nothing.
+    assert!(
+        reg.status_callback(
+            call,
+            LegRole::Agent,
+            &p(&[("CallSid", AGENT), ("CallStatus", "completed")]),
+            now
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn unanswered_outcomes_carry_reason_and_cause() {
+    let now = Utc::now();
+    let call = CallId::new_random();
+    let mut reg = Registry::new(10);
+    reg.set_agent_leg(call, AGENT);
+    let ev = reg.status_callback(
+        call,
+        LegRole::Agent,
+        &p(&[("CallSid", AGENT), ("CallStatus", "no-answer")]),
+        now,
+    );
+    assert!(matches!(
+        &ev[1].kind,
+        LegEventKind::OriginateResult {
+            outcome: OriginateOutcome::Failed {
+                failure: OriginateFailure::NoAnswer,
+                ..
+            }
+        }
+    ));
+    assert!(matches!(&ev[2].kind, LegEventKind::HungUp { cause, .. } if cause.code == 19));
+
+    let call = CallId::new_random();
+    reg.set_agent_leg(call, "CA00000000000000000000000000000003");
+    let ev = reg.status_callback(
+        call,
+        LegRole::Customer,
+        &p(&[
+            ("CallSid", CUSTOMER),
+            ("ParentCallSid", "CA00000000000000000000000000000003"),
+            ("CallStatus", "failed"),
+            ("SipResponseCode", "404"),
+        ]),
+        now,
+    );
+    let last = ev.last().unwrap();
+    assert!(matches!(&last.kind, LegEventKind::HungUp { cause, .. } if cause.code == 1));
+    assert!(ev.iter().any(|e| matches!(
+        &e.kind,
+        LegEventKind::DialResult {
+            status: DialOutcome::InvalidArgs,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn bounded_by_calls() {
+    let mut reg = Registry::new(2);
+    let calls: Vec<CallId> = (0..3).map(|_| CallId::new_random()).collect();
+    for (i, c) in calls.iter().enumerate() {
+        reg.set_agent_leg(*c, &format!("CA0000000000000000000000000000001{i}"));
+    }
+    assert!(reg.call(calls[0]).is_none());
+    assert!(reg.leg("CA00000000000000000000000000000010").is_none());
+    assert!(reg.leg("CA00000000000000000000000000000012").is_some());
+}
+
+#[test]
+fn callback_time_is_the_arrival_unless_stale() {
+    let now = DateTime::parse_from_rfc3339("2026-11-22T04:00:01.010Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    // Sent at 04:00:00.95, stamped 04:00:00, arrived just past the second: arrival time.
+    let fresh = p(&[("Timestamp", "Sun, 22 Nov 2026 04:00:00 +0000")]);
+    assert_eq!(timestamp(&fresh, now), now);
+    // A retry a minute later keeps Twilio's time.
+    let stale = p(&[("Timestamp", "Sun, 22 Nov 2026 03:59:00 +0000")]);
+    assert_eq!(
+        timestamp(&stale, now).to_rfc3339(),
+        "2026-11-22T03:59:00+00:00"
+    );
+    assert_eq!(timestamp(&p(&[]), now), now);
+}
+
+#[test]
+fn sip_causes() {
+    assert_eq!(cause_from_sip(486), 17);
+    assert_eq!(cause_from_sip(480), 18);
+    assert_eq!(cause_from_sip(503), 34);
+    assert_eq!(cause_from_sip(404), 1);
+}
