@@ -43,5 +43,5 @@ mod fanout;
 mod probe;
 
 pub use ami::{AmiProvider, AmiProviderConfig, AmiTranslator, OriginateKind};
-pub use ari::{AriProvider, AriProviderConfig, CustomerLeg};
+pub use ari::{AriProvider, AriProviderConfig, AriTranslator, CustomerLeg};
 pub use probe::{AmiPing, AriInfo};

@@ -2,7 +2,7 @@
 //! its sipp phones: agent-first calls acted out for real, the provider's `LegEvent`s fed to
 //! the tracker, and the records checked for what the phones did (disposition, who hung up,
 //! causes, hold, mute, DTMF, recording); the inbound queue call, which never enters Stasis, is
-//! acted out as the declared `InboundCalls` gap.
+//! seen through the application's subscription to every channel and recorded.
 //!
 //! They run when `HOOKFLASH_LIVE_ASTERISK` names the peer's host (scripts/test.sh sets it), one
 //! at a time (nextest's `asterisk-peer` group; a lock inside this binary for plain `cargo test`).
@@ -15,10 +15,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use hookflash_ari::Client;
 use hookflash_asterisk::{AriProvider, AriProviderConfig};
-use hookflash_calls::{CallRecord, CallState, Disposition, Party, Tracker, TrackerConfig};
+use hookflash_calls::{
+    CallRecord, CallState, Direction, Disposition, Party, Tracker, TrackerConfig,
+};
 use hookflash_provider::{
     CallId, CallProvider, Capability, LegId, MediaDirection, OriginateRequest, ProviderEvent,
-    RecordingRequest, Support, TenantId,
+    RecordingRequest, TenantId,
 };
 
 mod peer;
@@ -547,36 +549,25 @@ async fn live_ari_phone_dtmf() {
     assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
 }
 
-/// expected.json `ami/inbound-queue` is a declared gap of the AriProvider: acted out for real
-/// (the carrier calls DID 18005550100, the dialplan queues it to agent1001/agent1002), the call
-/// runs while the provider reports no leg event for it, and the provider declares
-/// `InboundCalls` unsupported, saying why.
+/// expected.json `ami/inbound-queue` over ARI, acted out for real: the carrier calls DID
+/// 18005550100, the dialplan queues it to agent1001 (answers after 1 s) and agent1002 (never
+/// answers); no leg enters Stasis, yet the provider (subscribed to every channel) reports the
+/// call and the tracker records it: inbound, from the carrier's number to the DID, offered to
+/// both agents, answered by agent1001, hung up by the customer (the carrier's BYE after 6 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn live_ari_inbound_queue_is_a_declared_gap() {
-    let Some(host) = live_host("live_ari_inbound_queue_is_a_declared_gap") else {
+async fn live_ari_inbound_queue_is_recorded() {
+    let Some(host) = live_host("live_ari_inbound_queue_is_recorded") else {
         return;
     };
     let _peer = PEER.lock().await;
-    let mut live = Live::start(&host, "agent-answer-1s.xml").await;
-    match live
-        .provider
-        .capabilities()
-        .support(Capability::InboundCalls)
-    {
-        Support::Unsupported { why } => assert!(why.contains("Stasis"), "{why}"),
-        other => panic!("ami/inbound-queue: InboundCalls declared {other:?}"),
-    }
-    live = live.with_second_agent("agent-answer-1s.xml");
-    let legs = Arc::new(Mutex::new(0usize));
-    let mut events = live.provider.events();
-    let seen = legs.clone();
-    tokio::spawn(async move {
-        while let Some(e) = events.next().await {
-            if matches!(e, ProviderEvent::Leg(_)) {
-                *seen.lock().unwrap() += 1;
-            }
-        }
-    });
+    let live = Live::start(&host, "agent-answer-1s.xml").await;
+    assert!(
+        live.provider
+            .capabilities()
+            .supports(Capability::InboundCalls)
+    );
+    let live = live.with_second_agent("agent-noanswer.xml");
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let _carrier = Phone::start_args(
         "carrier",
         &[
@@ -588,22 +579,48 @@ async fn live_ari_inbound_queue_is_a_declared_gap() {
             "1",
         ],
     );
-    let client = live.provider.client();
-    let mut was_up = false;
+    let inbound = |t: &Tracker| {
+        t.calls()
+            .find(|r| r.direction == Direction::Inbound)
+            .cloned()
+    };
+    let mut record = None;
     for _ in 0..300 {
-        let channels = client.channels().list().await.unwrap();
-        let up = channels.iter().any(|c| c.name.starts_with("PJSIP/trunk-"));
-        was_up |= up;
-        if was_up && channels.is_empty() {
+        record = inbound(&live.tracker.lock().unwrap());
+        if record.as_ref().is_some_and(|r| r.state == CallState::Ended) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(was_up, "the carrier's call never reached the peer");
+    // Let the last hangups arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        *legs.lock().unwrap(),
-        0,
-        "the inbound queue call reached the provider: the gap is no longer real"
+    let r = inbound(&live.tracker.lock().unwrap())
+        .unwrap_or_else(|| panic!("no inbound call recorded over ARI; last seen: {record:#?}"));
+    assert_eq!(r.state, CallState::Ended, "{r:#?}");
+    assert!(r.derived_id, "{r:#?}");
+    assert_eq!(r.disposition, Some(Disposition::Answered), "{r:#?}");
+    assert_eq!(r.from.as_deref(), Some("+15559870001"), "{r:#?}");
+    assert_eq!(r.to.as_deref(), Some("18005550100"), "{r:#?}");
+    assert!(
+        r.customer_channel
+            .as_deref()
+            .is_some_and(|c| c.starts_with("PJSIP/trunk-")),
+        "{r:#?}"
     );
+    assert!(
+        r.agent_channel
+            .as_deref()
+            .is_some_and(|c| c.starts_with("PJSIP/agent1001-")),
+        "{r:#?}"
+    );
+    assert!(r.agent_answered && r.bridged, "{r:#?}");
+    assert_eq!(r.hung_up_by, Some(Party::Customer), "{r:#?}");
+    assert_eq!(r.hangup_cause.as_ref().map(|c| c.code), Some(16), "{r:#?}");
+    let mut offered: Vec<&str> = r
+        .offered_to
+        .iter()
+        .filter_map(|c| c.rsplit_once('-').map(|(ep, _)| ep))
+        .collect();
+    offered.sort_unstable();
+    assert_eq!(offered, ["PJSIP/agent1001", "PJSIP/agent1002"], "{r:#?}");
 }

@@ -19,11 +19,10 @@ use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan, endpoin
 use super::provider::{AriProvider, Inner, caller_id_of, check_text, map_error, secs, snapshot};
 use super::transfer::{Destination, PendingBlind, TRANSFER_RING_TIMEOUT};
 
-/// Why the AriProvider does not see inbound calls (the `InboundCalls` row of its capabilities).
-const INBOUND_CALLS_GAP: &str = "ARI reports only channels in the Stasis application: a carrier \
-     call into a DID that the dialplan queues to agents (Queue()) runs in the dialplan, never \
-     enters Stasis and is invisible to this provider; route the DID into Stasis(hookflash) to \
-     handle it over ARI, or use the AmiProvider";
+/// How the AriProvider sees inbound calls (the `InboundCalls` row of its capabilities).
+const INBOUND_CALLS: &str = "events of every channel (subscribeAll): a channel first seen in an \
+     inbound context (AriProviderConfig::inbound_contexts) and the legs it dials, a queue's \
+     agents included, although they never enter Stasis";
 
 #[async_trait::async_trait]
 impl CallProvider for AriProvider {
@@ -81,7 +80,7 @@ impl CallProvider for AriProvider {
                 "POST/DELETE /recordings/live/{name}/pause",
             )
             .native(Capability::Snapshot, "GET /channels + GET /bridges")
-            .unsupported(Capability::InboundCalls, INBOUND_CALLS_GAP)
+            .native(Capability::InboundCalls, INBOUND_CALLS)
     }
 
     async fn originate(&self, request: OriginateRequest) -> Result<(), ProviderError> {
@@ -142,7 +141,7 @@ impl CallProvider for AriProvider {
                 let error = map_error("originating the agent", e);
                 let at = {
                     let mut book = inner.book();
-                    book.channels.remove(&agent);
+                    book.translator.forget_channel(&agent);
                     book.calls.remove(&call_id);
                     book.now()
                 };
@@ -250,7 +249,7 @@ impl CallProvider for AriProvider {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&target);
-            inner.book().channels.remove(&target);
+            inner.book().translator.forget_channel(&target);
             return Err(map_error("placing the transfer target", e));
         }
         Ok(())
@@ -491,7 +490,7 @@ impl CallProvider for AriProvider {
             // leg's own (its trunk).
             let parker = agent
                 .as_ref()
-                .and_then(|a| book.channels.get(a))
+                .and_then(|a| book.translator.channel(a))
                 .and_then(|c| c.name.as_deref())
                 .map(endpoint_of);
             (agent, parker)

@@ -54,6 +54,11 @@ pub struct AriProviderConfig {
     /// RFC 4733 digits a phone sends then never reach Asterisk's core: no
     /// `ChannelDtmfReceived`, no received DTMF in the records.
     pub bridge_type: String,
+    /// The dialplan contexts where calls from outside land (`hookflash-inbound`, the trunk
+    /// endpoint's context in `examples/asterisk/pjsip.conf`): a channel first seen in one of
+    /// them is the customer of an inbound call, reported with the legs it dials (a queue's
+    /// agents) although none of them enters Stasis. Empty: no inbound calls are reported.
+    pub inbound_contexts: Vec<String>,
 }
 
 impl Default for AriProviderConfig {
@@ -72,6 +77,7 @@ impl Default for AriProviderConfig {
             park_context: "hookflash-park".to_owned(),
             park_timeout: Duration::from_secs(45),
             bridge_type: "mixing,dtmf_events".to_owned(),
+            inbound_contexts: vec!["hookflash-inbound".to_owned()],
         }
     }
 }
@@ -118,6 +124,17 @@ impl AriProviderConfig {
     #[must_use]
     pub fn bridge_type(mut self, bridge_type: impl Into<String>) -> Self {
         self.bridge_type = bridge_type.into();
+        self
+    }
+
+    /// Sets the dialplan contexts inbound calls land in (see [`Self::inbound_contexts`]).
+    #[must_use]
+    pub fn inbound_contexts<I, S>(mut self, contexts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.inbound_contexts = contexts.into_iter().map(Into::into).collect();
         self
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 
 use super::book::{ARG_CUSTOMER, Book, CallCtl, Consult, CustomerPlan, Step, parse_time};
 use super::config::{AriProviderConfig, CustomerLeg};
+use super::translate::AriTranslator;
 use crate::dialplan;
 
 /// How many provider events a slow consumer may fall behind before it gets `Lagged`.
@@ -132,15 +133,20 @@ impl AriProvider {
     pub async fn connect(client: Client, config: AriProviderConfig) -> Result<Self, ProviderError> {
         let stream = client
             .event_stream([config.app.clone()])
-            .subscribe_all(false)
+            // Every channel's events, not only those in the application: an inbound call that
+            // the dialplan queues to agents never enters Stasis (AriTranslator says which
+            // channels are part of a call).
+            .subscribe_all(true)
             .connect()
             .await
             .map_err(|e| map_error("events WebSocket", e))?;
         let (tx, _) = broadcast::channel(EVENT_BUFFER);
+        let translator =
+            AriTranslator::new().with_inbound_contexts(config.inbound_contexts.iter().cloned());
         let inner = Arc::new(Inner {
             client,
             config,
-            book: Mutex::new(Book::default()),
+            book: Mutex::new(Book::new(translator)),
             tx,
             connected: AtomicBool::new(true),
             handled: AtomicU64::new(0),
@@ -249,10 +255,7 @@ impl Inner {
     }
 
     pub(super) fn call_of(&self, leg: &LegId) -> Option<CallId> {
-        self.book()
-            .channels
-            .get(leg.as_str())
-            .and_then(|i| i.call_id)
+        self.book().translator.call_of(leg)
     }
 
     pub(super) fn variables(call_id: CallId, extra: &Map<String, Value>) -> Map<String, Value> {
@@ -334,7 +337,7 @@ impl Inner {
             Ok(()) => Ok(id),
             Err(e) => {
                 let mut book = self.book();
-                book.channels.remove(&id);
+                book.translator.forget_channel(&id);
                 if let Some(call) = book.calls.get_mut(&call_id) {
                     call.customer = None;
                 }
@@ -425,7 +428,7 @@ impl Inner {
             .calls
             .get(&call_id)
             .and_then(|c| c.bridge.clone());
-        self.book().recordings.insert(name.clone(), leg.to_owned());
+        self.book().translator.note_recording(name.clone(), leg);
         let format = format.map_or_else(
             || self.config.recording_format.clone(),
             |f| f.as_str().to_owned(),
@@ -454,7 +457,7 @@ impl Inner {
         match result {
             Ok(_) => Ok(name),
             Err(e) => {
-                self.book().recordings.remove(&name);
+                self.book().translator.forget_recording(&name);
                 Err(map_error("recording", e))
             }
         }
@@ -710,7 +713,7 @@ pub(super) async fn snapshot(inner: &Inner) -> Result<Vec<LegSnapshot>, Provider
     let book = inner.book();
     let mut legs = Vec::new();
     for ch in channels {
-        let known = book.channels.get(&ch.id);
+        let known = book.translator.channel(&ch.id).filter(|i| i.tracked);
         // Other applications' and dialplan channels share the Asterisk: only ours count.
         let stasis_args = (ch.dialplan.app_name == "Stasis")
             .then(|| ch.dialplan.app_data.strip_prefix(&app_prefix))
@@ -730,7 +733,7 @@ pub(super) async fn snapshot(inner: &Inner) -> Result<Vec<LegSnapshot>, Provider
             leg,
             keys: Correlation {
                 call_id,
-                linkedid: None,
+                linkedid: known.and_then(|k| k.conversation.clone()),
                 channel: Some(ch.name.clone()),
                 peer: None,
                 local_pair: crate::facts::local_pair_of(&ch.name).map(str::to_owned),

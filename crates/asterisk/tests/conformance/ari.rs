@@ -24,7 +24,7 @@ use hookflash_asterisk::{AriProvider, AriProviderConfig, CustomerLeg};
 use hookflash_calls::{CallState, Tracker, TrackerConfig};
 use hookflash_provider::{
     CallId, CallProvider, Capability, LegId, MediaDirection, OriginateRequest, ProviderError,
-    ProviderEvent, RecordingRequest, Support, TenantId,
+    ProviderEvent, RecordingRequest, TenantId,
 };
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
@@ -47,7 +47,7 @@ pub(crate) fn trials(fixtures: &Fixtures) -> Vec<Trial> {
             })
         })
         .collect();
-    trials.extend(inbound_gap_trials(fixtures));
+    trials.extend(inbound_trials(fixtures));
     let errors = fixtures.dir.join("ari/ari-errors.jsonl");
     if errors.is_file() {
         trials.push(Trial::test("ari::ari-errors::typed-errors", move || {
@@ -200,20 +200,26 @@ async fn typed_errors(path: &Path) -> Result<(), Failed> {
     }
 }
 
-/// A scenario the AriProvider cannot act out is a declared gap: every `ami/*` scenario with an
-/// inbound call (a carrier call the dialplan queues to agents, never in Stasis) gets a trial
-/// `ari::<scenario>::declared-gap` asserting that the provider declares `InboundCalls`
-/// unsupported, and why.
-fn inbound_gap_trials(fixtures: &Fixtures) -> Vec<Trial> {
+/// Every `ami/*` scenario with an inbound call (a carrier call the dialplan queues to agents,
+/// never in Stasis) is acted out over ARI from the project's own capture of the same call,
+/// `tests/data/ari-<scenario>.jsonl` (ARI events with `subscribeAll`, no request): trial
+/// `ari::<scenario>::inbound` replays it through the AriProvider and checks the tracker's
+/// records against the scenario's expected calls. The captured channels have other sequence
+/// numbers than the AMI capture's, so each expected channel name is read as its endpoint's
+/// channel in the ARI capture. A scenario without an ARI capture fails: it is not covered.
+fn inbound_trials(fixtures: &Fixtures) -> Vec<Trial> {
     fixtures
         .scenarios("ami")
         .into_iter()
         .filter(|(_, scenario)| has_inbound_call(scenario))
-        .map(|(name, _)| {
-            let transcript = fixtures.dir.join("ari/ari-stasis-basic.jsonl");
-            Trial::test(format!("ari::{name}::declared-gap"), move || {
+        .map(|(name, scenario)| {
+            let transcript = std::path::PathBuf::from(format!(
+                "{}/tests/data/ari-{name}.jsonl",
+                env!("CARGO_MANIFEST_DIR")
+            ));
+            Trial::test(format!("ari::{name}::inbound"), move || {
                 let rt = crate::common::runtime()?;
-                rt.block_on(inbound_gap(&transcript))
+                rt.block_on(inbound(&transcript, &scenario))
             })
         })
         .collect()
@@ -230,8 +236,50 @@ fn has_inbound_call(scenario: &Value) -> bool {
         })
 }
 
-async fn inbound_gap(path: &Path) -> Result<(), Failed> {
+/// `PJSIP/agent1001-00000028` → `PJSIP/agent1001-`.
+fn channel_stem(name: &str) -> Option<&str> {
+    name.rfind('-').map(|i| &name[..=i])
+}
+
+/// The scenario with each channel name replaced by the captured channel of its endpoint.
+fn with_captured_channels(scenario: &Value, captured: &[String]) -> Value {
+    fn walk(v: &mut Value, captured: &[String]) {
+        match v {
+            Value::String(s) => {
+                if let Some(stem) = channel_stem(s)
+                    && s.starts_with("PJSIP/")
+                    && let Some(c) = captured.iter().find(|c| c.starts_with(stem))
+                {
+                    *s = c.clone();
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| walk(v, captured)),
+            Value::Object(o) => o.values_mut().for_each(|v| walk(v, captured)),
+            _ => {}
+        }
+    }
+    let mut scenario = scenario.clone();
+    walk(&mut scenario, captured);
+    scenario
+}
+
+async fn inbound(path: &Path, scenario: &Value) -> Result<(), Failed> {
     let transcript = Transcript::load(path).map_err(|e| Failed::from(e.to_string()))?;
+    let total = transcript
+        .entries()
+        .iter()
+        .filter(|e| matches!(e, Entry::Ws { .. }))
+        .count() as u64;
+    let captured: Vec<String> = std::fs::read_to_string(path)
+        .map_err(|e| Failed::from(e.to_string()))?
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| {
+            (v["message"]["type"] == "ChannelCreated")
+                .then(|| v["message"]["channel"]["name"].as_str().map(str::to_owned))
+                .flatten()
+        })
+        .collect();
     let fake = FakeAri::builder(transcript)
         .gate_events_on_requests(false)
         .start()
@@ -243,15 +291,39 @@ async fn inbound_gap(path: &Path) -> Result<(), Failed> {
     let provider = AriProvider::connect(client, AriProviderConfig::new("hookflash"))
         .await
         .map_err(|e| Failed::from(e.to_string()))?;
-    let caps = provider.capabilities();
-    if caps.supports(Capability::InboundCalls) {
-        return Err("inbound calls are declared supported".into());
+    if !provider.capabilities().supports(Capability::InboundCalls) {
+        return Err("inbound calls are declared unsupported".into());
     }
-    match caps.support(Capability::InboundCalls) {
-        Support::Unsupported { why } if why.contains("Stasis") => Ok(()),
-        other => {
-            Err(format!("inbound_calls: expected Unsupported naming Stasis, got {other:?}").into())
-        }
+    let fed = crate::common::shared();
+    let consumer = tokio::spawn(crate::common::consume(provider.events(), fed.clone()));
+    wait_for("every recorded event", || {
+        provider.events_handled() >= total
+    })
+    .await?;
+    drop(provider);
+    let _ = tokio::time::timeout(Duration::from_secs(5), consumer).await;
+    let (mut records, _) = crate::common::records(&fed);
+    // The tracker closes a call once its reorder window has passed.
+    let last = fed
+        .lock()
+        .map_err(|e| Failed::from(e.to_string()))?
+        .last_at
+        .unwrap_or_default();
+    if let Ok(mut f) = fed.lock()
+        && let Some(t) = f.tracker.as_mut()
+    {
+        t.expire(last + chrono::TimeDelta::seconds(30));
+        records = t.calls().cloned().collect();
+    }
+    let open = records
+        .iter()
+        .filter(|r| r.state != CallState::Ended)
+        .count();
+    let want = with_captured_channels(scenario, &captured);
+    crate::common::compare(&want, &records, open).map_err(Failed::from)?;
+    match records.as_slice() {
+        [r] if r.derived_id => Ok(()),
+        _ => Err(format!("one derived inbound call expected: {records:#?}").into()),
     }
 }
 
