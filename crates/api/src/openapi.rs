@@ -4,7 +4,9 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::routes::scope::ME_PREFIX;
-use crate::routes::{agents, auth, calls, health, recordings, servers, stats, transfers, users};
+use crate::routes::{
+    agents, auth, calls, health, parked, recordings, servers, stats, transfers, users,
+};
 use crate::routes::{api_keys, tenants};
 use crate::ws;
 
@@ -27,6 +29,7 @@ use crate::ws;
         tenants::update_tenant, tenants::deactivate_tenant,
         api_keys::create_api_key, api_keys::list_api_keys, api_keys::get_api_key,
         api_keys::revoke_api_key,
+        parked::list_parked, parked::pickup_parked,
         servers::list_servers, servers::test_server,
         stats::stats,
         ws::ws_handler,
@@ -36,7 +39,7 @@ use crate::ws;
     modifiers(&Security, &CommonResponses),
     tags(
         (name = "auth"), (name = "calls"), (name = "transfers"), (name = "agents"), (name = "users"), (name = "tenants"), (name = "api_keys"),
-        (name = "servers"), (name = "stats"), (name = "events"), (name = "health"),
+        (name = "parked"), (name = "servers"), (name = "stats"), (name = "events"), (name = "health"),
     )
 )]
 struct ApiDoc;

@@ -12,7 +12,9 @@ use axum::routing::{get, post, put};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
-use crate::routes::{agents, auth, calls, health, recordings, servers, stats, transfers, users};
+use crate::routes::{
+    agents, auth, calls, health, parked, recordings, servers, stats, transfers, users,
+};
 use crate::routes::{api_keys, tenants};
 use crate::state::AppState;
 use crate::{metrics, openapi, ws};
@@ -85,6 +87,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/api-keys/{id}",
             get(api_keys::get_api_key).delete(api_keys::revoke_api_key),
         )
+        .route("/api/v1/parked", get(parked::list_parked))
+        .route("/api/v1/parked/{slot}/pickup", post(parked::pickup_parked))
         .route("/api/v1/servers", get(servers::list_servers))
         .route("/api/v1/servers/{name}/test", post(servers::test_server))
         .route("/api/v1/stats", get(stats::stats));

@@ -18,8 +18,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, HangupCause,
-    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest, ProbeReport,
-    ProviderError, ProviderEvent, RecordingRequest, ServerProbe, TransferId,
+    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest, ParkedCall,
+    PickupRequest, ProbeReport, ProviderError, ProviderEvent, RecordingRequest, ServerProbe,
+    TransferId,
 };
 use tokio::sync::watch;
 
@@ -198,6 +199,14 @@ impl CallProvider for LateProvider {
 
     async fn park(&self, request: ParkRequest) -> Result<(), ProviderError> {
         self.current()?.park(request).await
+    }
+
+    async fn parked_calls(&self) -> Result<Vec<ParkedCall>, ProviderError> {
+        self.current()?.parked_calls().await
+    }
+
+    async fn pickup_parked(&self, request: PickupRequest) -> Result<(), ProviderError> {
+        self.current()?.pickup_parked(request).await
     }
 
     async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {

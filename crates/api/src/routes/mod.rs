@@ -5,6 +5,7 @@ pub(crate) mod api_keys;
 pub(crate) mod auth;
 pub(crate) mod calls;
 pub(crate) mod health;
+pub(crate) mod parked;
 pub(crate) mod recordings;
 pub(crate) mod scope;
 pub(crate) mod servers;

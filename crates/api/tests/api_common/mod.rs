@@ -17,8 +17,8 @@ use hookflash_api::{
 };
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, HangupCause,
-    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest,
-    ProviderError, RecordingRequest, TenantId, TransferId,
+    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest, ParkedCall,
+    PickupRequest, ProviderError, RecordingRequest, TenantId, TransferId,
 };
 use hookflash_store::{Agent, CallRow, CallWrite, NewAgent, NewUser, Store, UserRole};
 use http_body_util::BodyExt;
@@ -38,6 +38,10 @@ pub struct RecordingProvider {
     /// When set, the next `originate` says it `entered`, waits for `release`, records the
     /// request and says it is `done`: a test can act while an originate is in flight.
     pub originate_gate: Mutex<Option<OriginateGate>>,
+    /// What `parked_calls` lists.
+    pub parked: Mutex<Vec<ParkedCall>>,
+    /// The pick-ups asked for.
+    pub pickups: Mutex<Vec<PickupRequest>>,
 }
 
 /// The three steps of a held originate (see `RecordingProvider::originate_gate`).
@@ -125,6 +129,15 @@ impl CallProvider for RecordingProvider {
     }
     async fn park(&self, r: ParkRequest) -> Result<(), ProviderError> {
         self.log(format!("park {}", r.leg))
+    }
+    async fn parked_calls(&self) -> Result<Vec<ParkedCall>, ProviderError> {
+        self.log("parked_calls".to_owned())?;
+        Ok(self.parked.lock().unwrap().clone())
+    }
+    async fn pickup_parked(&self, r: PickupRequest) -> Result<(), ProviderError> {
+        self.log(format!("pickup {} {}", r.slot, r.endpoint))?;
+        self.pickups.lock().unwrap().push(r);
+        Ok(())
     }
     async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {
         self.log(format!("hold {leg}"))
