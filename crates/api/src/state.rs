@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hookflash_provider::{CallId, CallProvider, TenantId, TransferId};
 use hookflash_store::Store;
@@ -183,6 +183,74 @@ pub(crate) struct TransferEntry {
     pub(crate) provider_id: TransferId,
 }
 
+/// How long an attended transfer stays completable or cancellable through the API: a
+/// consultation is minutes long; an entry older than this belongs to a call that has moved on.
+pub(crate) const TRANSFER_TTL: Duration = Duration::from_secs(2 * 3600);
+/// Most attended transfers remembered at once (beyond it the oldest is forgotten).
+pub(crate) const TRANSFER_CAPACITY: usize = 10_000;
+
+/// The attended transfers in progress, bounded by age and count: an entry nobody completes or
+/// cancels (the call ended, the client went away) expires after `ttl`, and at `capacity` the
+/// oldest goes first, so live entries are never dropped wholesale. Time is passed in.
+#[derive(Debug)]
+pub(crate) struct TransferBook {
+    entries: HashMap<String, (Instant, TransferEntry)>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl TransferBook {
+    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            ttl,
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn expired(&self, at: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(at) >= self.ttl
+    }
+
+    /// Remembers a transfer started at `now`, first forgetting expired ones and, when still
+    /// full, the oldest.
+    pub(crate) fn put(&mut self, id: String, entry: TransferEntry, now: Instant) {
+        let ttl = self.ttl;
+        self.entries
+            .retain(|_, (at, _)| now.saturating_duration_since(*at) < ttl);
+        while self.entries.len() >= self.capacity {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => {
+                    self.entries.remove(&k);
+                }
+                None => break,
+            }
+        }
+        self.entries.insert(id, (now, entry));
+    }
+
+    /// The live transfer `id`, if not expired at `now`.
+    pub(crate) fn get(&self, id: &str, now: Instant) -> Option<TransferEntry> {
+        let (at, entry) = self.entries.get(id)?;
+        (!self.expired(*at, now)).then(|| entry.clone())
+    }
+
+    /// Forgets `id` (completed or cancelled), returning it if it was live at `now`.
+    pub(crate) fn take(&mut self, id: &str, now: Instant) -> Option<TransferEntry> {
+        let (at, entry) = self.entries.remove(id)?;
+        (!self.expired(at, now)).then_some(entry)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
 /// Everything the handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -198,7 +266,7 @@ struct Inner {
     sessions: SessionChanges,
     settings: Settings,
     metrics: Metrics,
-    transfers: Mutex<HashMap<String, TransferEntry>>,
+    transfers: Mutex<TransferBook>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -234,7 +302,7 @@ impl AppState {
                 sessions: SessionChanges::default(),
                 settings,
                 metrics: Metrics::new(),
-                transfers: Mutex::new(HashMap::new()),
+                transfers: Mutex::new(TransferBook::new(TRANSFER_TTL, TRANSFER_CAPACITY)),
             }),
         }
     }
@@ -297,19 +365,76 @@ impl AppState {
 
     pub(crate) fn put_transfer(&self, id: String, entry: TransferEntry) {
         if let Ok(mut m) = self.inner.transfers.lock() {
-            // Bounded: abandoned entries would otherwise pile up forever.
-            if m.len() >= 10_000 {
-                m.clear();
-            }
-            m.insert(id, entry);
+            m.put(id, entry, Instant::now());
         }
     }
 
     pub(crate) fn transfer(&self, id: &str) -> Option<TransferEntry> {
-        self.inner.transfers.lock().ok()?.get(id).cloned()
+        self.inner.transfers.lock().ok()?.get(id, Instant::now())
     }
 
     pub(crate) fn take_transfer(&self, id: &str) -> Option<TransferEntry> {
-        self.inner.transfers.lock().ok()?.remove(id)
+        self.inner.transfers.lock().ok()?.take(id, Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u32) -> TransferEntry {
+        TransferEntry {
+            tenant: TenantId::new_random(),
+            call_id: CallId::new_random(),
+            server: format!("pbx{n}"),
+            provider_id: TransferId(format!("x{n}")),
+        }
+    }
+
+    #[test]
+    fn transfers_expire_and_the_oldest_goes_at_capacity() {
+        let t0 = Instant::now();
+        let min = Duration::from_secs(60);
+        let mut book = TransferBook::new(10 * min, 3);
+        book.put("a".into(), entry(1), t0);
+        book.put("b".into(), entry(2), t0 + min);
+        book.put("c".into(), entry(3), t0 + 2 * min);
+        // Full: the oldest (a) goes, the others stay (nothing cleared wholesale).
+        book.put("d".into(), entry(4), t0 + 3 * min);
+        assert_eq!(book.len(), 3);
+        assert!(book.get("a", t0 + 3 * min).is_none());
+        for id in ["b", "c", "d"] {
+            assert!(book.get(id, t0 + 3 * min).is_some(), "{id}");
+        }
+        // Taken (completed/cancelled) is gone.
+        assert!(book.take("c", t0 + 4 * min).is_some());
+        assert!(book.get("c", t0 + 4 * min).is_none());
+        // Old entries expire: unreadable at once, forgotten at the next put.
+        assert!(book.get("b", t0 + 11 * min).is_none());
+        assert!(book.take("b", t0 + 11 * min).is_none());
+        book.put("e".into(), entry(5), t0 + 12 * min);
+        assert_eq!(book.len(), 2, "d and e");
+        book.put("f".into(), entry(6), t0 + 30 * min);
+        assert_eq!(book.len(), 1, "only f");
+        assert!(book.get("f", t0 + 30 * min).is_some());
+    }
+
+    #[test]
+    fn many_abandoned_transfers_stay_bounded() {
+        let t0 = Instant::now();
+        let mut book = TransferBook::new(Duration::from_secs(3600), 100);
+        for i in 0..10_000u32 {
+            book.put(
+                format!("t{i}"),
+                entry(i),
+                t0 + Duration::from_millis(u64::from(i)),
+            );
+            assert!(book.len() <= 100);
+        }
+        // The newest are the ones kept.
+        let end = t0 + Duration::from_secs(10);
+        assert!(book.get("t9999", end).is_some());
+        assert!(book.get("t9900", end).is_some());
+        assert!(book.get("t9899", end).is_none());
     }
 }
