@@ -12,8 +12,10 @@
 //! - AMI and ARI: `POST /calls` answered by the agent, then by the customer phone
 //!   (`5551203005`: ring 2 s, talk 3 s, the customer hangs up): `answered`, hung up by the
 //!   customer; and a busy customer (`5552000008`): `busy`.
-//! - AMI: an inbound call from the carrier phone into the queue, offered on agent1001's own
-//!   WebSocket, answered by their phone (agent1002's never answers), and logged.
+//! - AMI and ARI: an inbound call from the carrier phone into the queue, offered on
+//!   agent1001's own WebSocket, answered by their phone (agent1002's never answers), and
+//!   logged. Over ARI no leg of it enters Stasis: the provider sees it through its
+//!   subscription to every channel.
 
 mod e2e_common;
 
@@ -152,17 +154,32 @@ async fn live_ari_outbound_customer_busy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_ami_inbound_queue_offered_answered_logged() {
-    inbound_queue("live_ami_inbound_queue_offered_answered_logged", false).await;
+    inbound_queue(
+        "live_ami_inbound_queue_offered_answered_logged",
+        false,
+        false,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_inbound_queue_offered_answered_logged() {
+    inbound_queue(
+        "live_ari_inbound_queue_offered_answered_logged",
+        true,
+        false,
+    )
+    .await;
 }
 
 /// The same inbound call with the api-server beside a separate event-listener, the call's
 /// updates crossing over PostgreSQL LISTEN/NOTIFY (fresh database).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_ami_inbound_queue_over_listen_notify() {
-    inbound_queue("live_ami_inbound_queue_over_listen_notify", true).await;
+    inbound_queue("live_ami_inbound_queue_over_listen_notify", false, true).await;
 }
 
-async fn inbound_queue(test: &str, postgres: bool) {
+async fn inbound_queue(test: &str, ari: bool, postgres: bool) {
     use hookflash_store::{NewUser, Store, UserRole};
     let Some(host) = live_host(test) else {
         return;
@@ -175,7 +192,7 @@ async fn inbound_queue(test: &str, postgres: bool) {
     } else {
         None
     };
-    let mut run = start(test, &host, false, pg).await;
+    let mut run = start(test, &host, ari, pg).await;
     let store = Store::connect(&run.db).await.unwrap();
     let tenant = store
         .tenants()
