@@ -4,7 +4,7 @@
 //! migrator up                                   # sqlite:hookflash.db, the api-server's default
 //! HOOKFLASH_DATABASE_URL=postgres://... migrator status
 //! migrator down 2 --yes                         # lists what it reverts; asks unless --yes
-//! migrator redo
+//! migrator redo --yes                         # the newest, reverted and applied again
 //! ```
 //!
 //! Only `up` creates a missing SQLite file; `status`, `down` and `redo` report it missing.
@@ -55,12 +55,32 @@ enum Command {
     },
     /// List the migrations and whether each is applied.
     Status,
-    /// Revert the newest applied migration and apply it again.
-    Redo,
+    /// Revert the newest applied migration and apply it again (the data in its tables is
+    /// dropped). Names it and asks for confirmation on a terminal; elsewhere `--yes` is
+    /// required.
+    Redo {
+        /// Redo without asking.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// The api-server's default database (its `DEFAULT_DATABASE_URL`): `hookflash.db` here.
 const DEFAULT_DATABASE_URL: &str = "sqlite:hookflash.db";
+
+/// The newest `n` applied migrations, newest first, as `NNNN description`.
+async fn newest_applied(store: &Store, n: usize) -> anyhow::Result<Vec<String>> {
+    let mut applied: Vec<String> = store
+        .migration_status()
+        .await?
+        .into_iter()
+        .filter(|s| s.status == MigrationStatusKind::Applied)
+        .map(|s| format!("{:04} {}", s.version, s.description))
+        .collect();
+    applied.reverse();
+    applied.truncate(n);
+    Ok(applied)
+}
 
 /// Asks on the terminal whether to revert `doomed`; refuses without a terminal unless `yes`.
 fn confirm_down(doomed: &[String], yes: bool) -> anyhow::Result<()> {
@@ -129,15 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Down { steps, yes } => {
-            let mut applied: Vec<String> = store
-                .migration_status()
-                .await?
-                .into_iter()
-                .filter(|s| s.status == MigrationStatusKind::Applied)
-                .map(|s| format!("{:04} {}", s.version, s.description))
-                .collect();
-            applied.reverse();
-            applied.truncate(steps);
+            let applied = newest_applied(&store, steps).await?;
             if applied.is_empty() {
                 println!("0 migration(s) reverted");
                 Ok(())
@@ -152,12 +164,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Redo => {
-            match store.migrate_redo(&mut report).await? {
-                Some(v) => println!("migration {v:04} redone"),
-                None => println!("nothing to redo: no migration is applied"),
+        Command::Redo { yes } => {
+            // Redo reverts first: the same confirmation as `down 1`.
+            let newest = newest_applied(&store, 1).await?;
+            if newest.is_empty() {
+                println!("nothing to redo: no migration is applied");
+                Ok(())
+            } else {
+                match confirm_down(&newest, yes) {
+                    Ok(()) => {
+                        match store.migrate_redo(&mut report).await? {
+                            Some(v) => println!("migration {v:04} redone"),
+                            None => println!("nothing to redo: no migration is applied"),
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
             }
-            Ok(())
         }
         Command::Status => {
             let states = store.migration_status().await?;

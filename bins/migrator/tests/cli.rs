@@ -119,7 +119,12 @@ fn scenario(url: &str) {
     assert!(ok(url, &["redo"]).contains("nothing to redo"));
 
     ok(url, &["up"]);
-    let out = ok(url, &["redo"]);
+    // Redo reverts first: asked like down (no terminal here: --yes), nothing touched before.
+    let err = fails(url, &["redo"]);
+    assert!(err.contains("pass --yes"), "{err}");
+    assert_eq!(status_words(url), words(n, 0), "nothing reverted");
+    let out = ok(url, &["redo", "--yes"]);
+    assert!(out.contains("drops the tables and data of"), "{out}");
     assert!(
         out.contains(&format!("reverting {last}")) && out.contains(&format!("applying {last}")),
         "{out}"
@@ -152,7 +157,7 @@ fn scenario(url: &str) {
         err.contains("migration 42 is applied in the database but unknown"),
         "{err}"
     );
-    assert!(fails(url, &["redo"]).contains("unknown"));
+    assert!(fails(url, &["redo", "--yes"]).contains("unknown"));
     assert!(fails(url, &["status"]).contains("0042 UNKNOWN"));
     exec(url, "DELETE FROM _sqlx_migrations WHERE version = 42");
     assert_eq!(status_words(url), words(n, 0));
