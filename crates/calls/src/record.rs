@@ -138,6 +138,11 @@ pub struct LegRecord {
     pub role: LegRole,
     /// Its channel name (the latest, after renames).
     pub channel: Option<String>,
+    /// The number it is for: the number dialled (the customer of an outbound call, in the
+    /// E.164 form hookflash asked for; an agent's extension), or the caller's number for the
+    /// customer of an inbound call. `None` when the provider did not say.
+    #[serde(default)]
+    pub number: Option<String>,
     /// Its state.
     pub state: LegStatus,
     /// When it was first seen.
@@ -330,7 +335,9 @@ pub struct CallRecord {
     pub bridge_id: Option<String>,
     /// The provider's conversation id (its linkedid or parent call id), the latest seen.
     pub linkedid: Option<String>,
-    /// Every leg seen, in order of appearance.
+    /// Every party's leg seen, in order of appearance. Plumbing legs (the halves of a
+    /// platform's back-to-back pair, such as Asterisk's Local `;1`/`;2`) are not parties and
+    /// are not listed; their events stay in the timeline.
     pub legs: Vec<LegRecord>,
     /// When the call was asked for or first seen.
     pub created_at: DateTime<Utc>,

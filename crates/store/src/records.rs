@@ -31,7 +31,7 @@ fn leg_row(record: &CallRecord, tenant: TenantId, leg: &LegRecord) -> LegRow {
         tenant_id: *tenant.as_uuid(),
         role: text(&leg.role),
         channel: leg.channel.clone(),
-        number: None,
+        number: leg.number.clone(),
         state: text(&leg.state),
         created_at: leg.created_at,
         answered_at: leg.answered_at,

@@ -55,6 +55,16 @@ impl Fold {
                 ..
             } => {
                 self.rec.legs[i].created_at = at;
+                // The number a leg is for: the caller's for an inbound call's customer, else
+                // the number dialled.
+                let number = if role == LegRole::Customer && !outbound {
+                    caller_number
+                } else {
+                    called_number
+                };
+                if number.is_some() {
+                    self.rec.legs[i].number.clone_from(number);
+                }
                 match role {
                     LegRole::Agent
                         if outbound
@@ -235,7 +245,27 @@ impl Fold {
                     _ => self.rec.transfers.push(record),
                 }
                 if result == TransferResult::Success {
-                    self.handoff_explained = true;
+                    // Reported once the customer already talks to the target (over ARI, an
+                    // attended transfer through a plumbing pair): the hand-off is complete.
+                    // Else the customer is on its way to the target.
+                    let target = match kind {
+                        LegEventKind::Transferred { target, .. } => target.as_ref(),
+                        _ => None,
+                    };
+                    let peer = self.customer_peer();
+                    let arrived = target.and_then(|t| self.leg_index(t)).is_some_and(|t| {
+                        Some(t) == peer
+                            || self.customer.is_some_and(|c| {
+                                self.alive(t)
+                                    && self.scratch[t]
+                                        .bridge
+                                        .as_deref()
+                                        .is_some_and(|b| self.reachable_bridges(c).contains(&b))
+                            })
+                    });
+                    if !arrived {
+                        self.handoff_explained = true;
+                    }
                     self.last_handoff_at = Some(at);
                 }
             }
@@ -361,20 +391,79 @@ impl Fold {
         }
     }
 
+    fn alive(&self, j: usize) -> bool {
+        self.rec.legs[j].state != LegStatus::HungUp
+    }
+
+    /// The other half of a plumbing leg's pair, when it is in the call.
+    fn twin(&self, j: usize) -> Option<usize> {
+        let pair = self.scratch[j].pair.as_ref()?;
+        (0..self.scratch.len()).find(|&k| k != j && self.scratch[k].pair.as_ref() == Some(pair))
+    }
+
+    /// The bridges the leg `from` hears: its own, and those joined to it through live
+    /// plumbing pairs (a Local `;1` in its bridge whose `;2` sits in another one).
+    pub(super) fn reachable_bridges(&self, from: usize) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let Some(b) = self.scratch[from].bridge.as_deref() {
+            out.push(b);
+        }
+        // Each round adds a bridge or stops; a call has a handful of legs.
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for j in 0..self.scratch.len() {
+                let in_reach = self.scratch[j]
+                    .bridge
+                    .as_deref()
+                    .is_some_and(|b| out.contains(&b));
+                if !in_reach || !self.alive(j) || self.rec.legs[j].role != LegRole::Local {
+                    continue;
+                }
+                if let Some(k) = self.twin(j).filter(|&k| self.alive(k))
+                    && let Some(b) = self.scratch[k].bridge.as_deref()
+                    && !out.contains(&b)
+                {
+                    out.push(b);
+                    grew = true;
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether leg `j` is a party the customer can be talking to: an agent, or a plumbing half
+    /// whose other half the platform does not show (the party is beyond it).
+    fn is_counterpart(&self, j: usize) -> bool {
+        match self.rec.legs[j].role {
+            LegRole::Customer => false,
+            LegRole::Local => self.twin(j).is_none(),
+            _ => true,
+        }
+    }
+
+    /// The live party leg in one of the customer's reachable bridges.
+    pub(super) fn customer_peer(&self) -> Option<usize> {
+        let c = self.customer?;
+        let reach = self.reachable_bridges(c);
+        (0..self.rec.legs.len()).find(|&j| {
+            j != c
+                && self.is_counterpart(j)
+                && self.alive(j)
+                && self.scratch[j]
+                    .bridge
+                    .as_deref()
+                    .is_some_and(|b| reach.contains(&b))
+        })
+    }
+
     pub(super) fn check_connected(&mut self, at: DateTime<Utc>) {
         let Some(c) = self.customer else {
             self.connected = false;
             return;
         };
         let bridge = self.scratch[c].bridge.clone();
-        let peer = bridge.as_ref().and_then(|b| {
-            (0..self.rec.legs.len()).find(|&j| {
-                j != c
-                    && self.rec.legs[j].role != LegRole::Customer
-                    && self.rec.legs[j].state != LegStatus::HungUp
-                    && self.scratch[j].bridge.as_ref() == Some(b)
-            })
-        });
+        let peer = self.customer_peer();
         let now_connected = peer.is_some();
         if now_connected && !self.connected {
             if !self.rec.bridged {

@@ -27,6 +27,8 @@ pub(crate) use outcome::secs_between;
 #[derive(Debug, Clone, Default)]
 struct LegScratch {
     bridge: Option<String>,
+    /// The plumbing-pair key, for a half of a pair.
+    pair: Option<String>,
     held_since: Option<DateTime<Utc>>,
     dial_status: Option<DialOutcome>,
     ring_started: bool,
@@ -134,6 +136,16 @@ impl Fold {
         }
     }
 
+    /// Every leg folded so far (plumbing too, which the finished record leaves out): its id,
+    /// role and state.
+    pub(crate) fn leg_states(&self) -> Vec<(LegId, LegRole, LegStatus)> {
+        self.rec
+            .legs
+            .iter()
+            .map(|l| (l.leg.clone(), l.role, l.state))
+            .collect()
+    }
+
     fn party_of(&self, idx: usize) -> Option<Party> {
         match self.rec.legs.get(idx).map(|l| l.role) {
             Some(LegRole::Agent) => Some(Party::Agent),
@@ -153,11 +165,20 @@ impl Fold {
         explicit: Option<LegRole>,
         infos: &[LegInfo],
     ) -> LegRole {
-        if infos
+        let pair = infos
             .iter()
-            .any(|i| &i.leg == leg && i.local_pair.is_some())
-        {
-            return LegRole::Local;
+            .find(|i| &i.leg == leg)
+            .and_then(|i| i.local_pair.as_ref());
+        if let Some(pair) = pair {
+            // Plumbing, unless the provider names the party it stands for and the other half
+            // is out of its sight (the platform shows only this half: it is the party's leg).
+            let twin = infos
+                .iter()
+                .any(|i| &i.leg != leg && i.local_pair.as_ref() == Some(pair));
+            match explicit {
+                Some(role) if !twin && role != LegRole::Local => return role,
+                _ => return LegRole::Local,
+            }
         }
         if let Some(role) = explicit {
             return role;
@@ -233,6 +254,7 @@ impl Fold {
             leg: leg.clone(),
             role,
             channel,
+            number: None,
             state: LegStatus::Created,
             created_at: at,
             answered_at: None,
@@ -240,7 +262,14 @@ impl Fold {
             cause: None,
             hangup_side: None,
         });
-        self.scratch.push(LegScratch::default());
+        let pair = infos
+            .iter()
+            .find(|i| &i.leg == leg)
+            .and_then(|i| i.local_pair.clone());
+        self.scratch.push(LegScratch {
+            pair,
+            ..LegScratch::default()
+        });
         idx
     }
 

@@ -44,6 +44,22 @@ impl Fold {
         if let Some(c) = self.customer {
             rec.customer_leg = Some(rec.legs[c].leg.clone());
             rec.customer_channel.clone_from(&rec.legs[c].channel);
+            // The customer's number: the one hookflash dialled (E.164, from the originate
+            // request) over the platform's dial string; a caller's own number inbound.
+            let known = match rec.direction {
+                Direction::Outbound => meta.customer_number.clone(),
+                Direction::Inbound => None,
+            };
+            let fallback = match rec.direction {
+                Direction::Outbound => rec.to.clone(),
+                Direction::Inbound => rec.from.clone(),
+            };
+            let leg = &mut rec.legs[c];
+            if let Some(n) = known {
+                leg.number = Some(n);
+            } else if leg.number.is_none() {
+                leg.number = fallback;
+            }
         }
         // A call's cause is the cause it ended with: a leg that left a live call (a Local
         // half, a consulted agent) does not give the call one.
@@ -129,6 +145,8 @@ impl Fold {
         if !self.ended {
             rec.state = live;
         }
+        // Plumbing legs are no parties: the record lists the parties' legs only.
+        rec.legs.retain(|l| l.role != LegRole::Local);
         self.rec
     }
 }
@@ -140,14 +158,30 @@ fn live_state(f: &Fold) -> CallState {
         return CallState::Parked;
     }
     if f.connected {
-        if f.scratch.iter().any(|s| s.held_since.is_some()) {
+        // Reach goes through plumbing pairs: the customer talks to whoever is in a bridge
+        // joined to theirs.
+        let reach = f
+            .customer
+            .map(|c| f.reachable_bridges(c))
+            .unwrap_or_default();
+        let in_reach = |j: usize| {
+            f.scratch[j]
+                .bridge
+                .as_deref()
+                .is_some_and(|b| reach.contains(&b))
+        };
+        // On hold: the customer, or a party they talk to (a transferer who left the
+        // conversation held is no hold of this call).
+        let held = f.scratch.iter().enumerate().any(|(j, s)| {
+            s.held_since.is_some() && (Some(j) == f.customer || (alive(j) && in_reach(j)))
+        });
+        if held {
             return CallState::OnHold;
         }
+        // A second agent (or the plumbing towards one) alive outside the customer's reach:
+        // a consultation under way; a completed transfer through a Local pair is none.
         let consulting = rec.legs.iter().enumerate().any(|(j, l)| {
-            matches!(l.role, LegRole::SecondAgent | LegRole::Local)
-                && alive(j)
-                && f.customer
-                    .is_some_and(|c| f.scratch[j].bridge != f.scratch[c].bridge)
+            matches!(l.role, LegRole::SecondAgent | LegRole::Local) && alive(j) && !in_reach(j)
         });
         if consulting
             || rec

@@ -1,10 +1,10 @@
 //! One tracked call: its keys, its ordered timeline and the record folded from it.
 
 use chrono::{DateTime, Utc};
-use hookflash_provider::{CallId, LegId};
+use hookflash_provider::{CallId, LegEventKind, LegId, LegRole};
 
 use crate::fold::{CallMeta, Fold, LegInfo, kind_rank};
-use crate::record::{CallRecord, CallUpdate, TimelineEntry, UpdateKind};
+use crate::record::{CallRecord, CallUpdate, LegStatus, TimelineEntry, UpdateKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -22,6 +22,11 @@ pub(super) struct Call {
     pub(super) locals: Vec<String>,
     pub(super) aliases: Vec<CallId>,
     pub(super) base: Option<Box<Fold>>,
+    /// Every entry applied (bounded by the timeline limit), in time order: what the record is
+    /// folded from. The record's timeline shows them with repeats of one fact collapsed.
+    pub(super) entries: Vec<TimelineEntry>,
+    /// Every leg as of the last fold, plumbing legs too (the record lists parties only).
+    pub(super) leg_states: Vec<(LegId, LegRole, LegStatus)>,
     pub(super) record: CallRecord,
     pub(super) confirmed: bool,
     pub(super) phase: Phase,
@@ -43,6 +48,8 @@ impl Call {
             locals: Vec::new(),
             aliases: Vec::new(),
             base: None,
+            entries: Vec::new(),
+            leg_states: Vec::new(),
             record,
             confirmed: false,
             phase: Phase::Live,
@@ -58,45 +65,113 @@ impl Call {
             Some(base) => (**base).clone(),
             None => Fold::new(&self.meta, self.first_seen),
         };
-        for entry in &self.record.timeline {
+        for entry in &self.entries {
             fold.step(entry, &self.legs);
         }
-        let mut timeline = std::mem::take(&mut self.record.timeline);
+        self.leg_states = fold.leg_states();
         let dropped = self.record.timeline_dropped;
         let seq = self.record.seq;
         let mut rec = fold.finish(&self.meta);
-        for entry in &mut timeline {
-            entry.role = entry.leg.as_ref().and_then(|l| rec.leg(l)).map(|l| l.role);
-        }
-        rec.timeline = timeline;
+        rec.timeline = self.view();
         rec.timeline_dropped = dropped;
         rec.seq = seq;
         self.record = rec;
     }
 
-    /// Inserts an entry in time order; `false` if the same event is already there.
-    pub(super) fn insert(&mut self, entry: TimelineEntry, limit: usize) -> bool {
+    /// Shows a new entry in the record's timeline without refolding (after the end, when
+    /// nothing may change the outcome).
+    pub(super) fn refresh_timeline(&mut self) {
+        self.record.timeline = self.view();
+    }
+
+    /// The role a leg plays (plumbing legs included).
+    pub(super) fn role_of(&self, leg: &LegId) -> Option<LegRole> {
+        self.leg_states
+            .iter()
+            .find(|(l, ..)| l == leg)
+            .map(|(_, role, _)| *role)
+    }
+
+    /// The timeline as the record shows it: one entry per fact (an entry that repeats the
+    /// previous entry of its leg, as when a platform reports one change twice, is left out),
+    /// each with its leg's role. A function of the set of entries, whatever order they came in.
+    fn view(&self) -> Vec<TimelineEntry> {
+        let mut out: Vec<TimelineEntry> = Vec::with_capacity(self.entries.len());
+        // The latest entry of each leg so far (a call has a handful of legs).
+        let mut latest: Vec<&TimelineEntry> = Vec::new();
+        for entry in &self.entries {
+            if let Some(leg) = &entry.leg {
+                match latest.iter_mut().find(|e| e.leg.as_ref() == Some(leg)) {
+                    Some(prev) => {
+                        let repeat = is_repeatable(entry) && same_fact(prev, entry);
+                        *prev = entry;
+                        if repeat {
+                            continue;
+                        }
+                    }
+                    None => latest.push(entry),
+                }
+            }
+            let mut entry = entry.clone();
+            entry.role = entry.leg.as_ref().and_then(|l| self.role_of(l));
+            out.push(entry);
+        }
+        out
+    }
+
+    /// Whether entry `i` says again what the previous entry of the same leg said.
+    fn repeats_previous(&self, i: usize) -> bool {
+        let Some(entry) = self.entries.get(i) else {
+            return false;
+        };
+        is_repeatable(entry)
+            && self.entries[..i]
+                .iter()
+                .rev()
+                .find(|e| e.leg == entry.leg)
+                .is_some_and(|prev| same_fact(prev, entry))
+    }
+
+    /// Whether the entry at `i` changes what the timeline shows: `false` for a repeat of one
+    /// fact (the same as the previous or the next entry of its leg).
+    pub(super) fn is_news(&self, i: usize) -> bool {
+        let Some(entry) = self.entries.get(i) else {
+            return false;
+        };
+        if self.repeats_previous(i) {
+            return false;
+        }
+        let next = self.entries[i + 1..]
+            .iter()
+            .position(|e| e.leg == entry.leg);
+        !next.is_some_and(|j| self.repeats_previous(i + 1 + j))
+    }
+
+    /// Inserts an entry in time order: its index, or `None` if the same event is already
+    /// there.
+    pub(super) fn insert(&mut self, entry: TimelineEntry, limit: usize) -> Option<usize> {
         let key = (entry.at, kind_rank(&entry));
-        let timeline = &mut self.record.timeline;
-        let start = timeline.partition_point(|e| e.at < entry.at);
-        let duplicate = timeline[start..]
+        let entries = &mut self.entries;
+        let start = entries.partition_point(|e| e.at < entry.at);
+        let duplicate = entries[start..]
             .iter()
             .take_while(|e| e.at == entry.at)
             .any(|e| e.leg == entry.leg && e.detail == entry.detail && e.event == entry.event);
         if duplicate {
-            return false;
+            return None;
         }
-        let pos = timeline.partition_point(|e| (e.at, kind_rank(e)) <= key);
-        timeline.insert(pos, entry);
-        while timeline.len() > limit.max(1) {
-            let oldest = timeline.remove(0);
+        let mut pos = entries.partition_point(|e| (e.at, kind_rank(e)) <= key);
+        entries.insert(pos, entry);
+        while entries.len() > limit.max(1) {
+            let oldest = entries.remove(0);
+            pos = pos.saturating_sub(1);
             let base = self
                 .base
                 .get_or_insert_with(|| Box::new(Fold::new(&self.meta, self.first_seen)));
             base.step(&oldest, &self.legs);
             self.record.timeline_dropped = self.record.timeline_dropped.saturating_add(1);
         }
-        true
+        Some(pos)
     }
 
     pub(super) fn has_leg(&self, leg: &LegId) -> bool {
@@ -112,4 +187,15 @@ impl Call {
             event,
         }
     }
+}
+
+/// Whether two entries of one leg state the same fact (their times aside).
+fn same_fact(a: &TimelineEntry, b: &TimelineEntry) -> bool {
+    a.leg == b.leg && a.event == b.event && a.detail == b.detail && a.note == b.note
+}
+
+/// Whether an entry can be a repeat: call-level notes are each their own fact, and so is every
+/// key press.
+fn is_repeatable(entry: &TimelineEntry) -> bool {
+    entry.leg.is_some() && !matches!(entry.detail, Some(LegEventKind::Dtmf { .. }))
 }

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use hookflash_provider::{CallId, LegEvent, LegId, LegRole, TenantId};
+use hookflash_provider::{CallId, LegEvent, LegId, TenantId};
 
 use crate::config::TrackerConfig;
 use crate::fold::{CallMeta, NOTE_ORIGINATE};
@@ -200,26 +200,25 @@ impl Tracker {
             return out;
         };
         call.touched = now;
-        if !call.insert(entry.clone(), limit) {
+        let Some(pos) = call.insert(entry.clone(), limit) else {
             self.reset_timer(id);
             return out;
-        }
+        };
+        // A repeat of a fact the timeline shows already is no news (the record is refolded
+        // all the same: the fold sees every entry).
+        let news = call.is_news(pos);
         if let Phase::Final { .. } = call.phase {
             // After the end: recorded, never changes the outcome.
-            let mut entry = entry;
-            entry.role = event_role(&call.record, &event.leg);
-            if let Some(e) = call
-                .record
-                .timeline
-                .iter_mut()
-                .find(|e| e.at == entry.at && e.leg == entry.leg && e.detail == entry.detail)
-            {
-                e.role = entry.role;
+            call.refresh_timeline();
+            if news {
+                let mut entry = entry;
+                entry.role = call.role_of(&event.leg);
+                out.push(call.emit(UpdateKind::Updated, Some(entry)));
             }
-            out.push(call.emit(UpdateKind::Updated, Some(entry)));
             return out;
         }
-        self.after_change(id, now, Some(entry), &mut out);
+        let entry = news.then_some(entry);
+        self.after_change(id, now, entry, &mut out);
         self.enforce_capacity(&mut out);
         out
     }
@@ -265,8 +264,4 @@ impl Tracker {
         };
         self.new_call(meta, now)
     }
-}
-
-fn event_role(rec: &CallRecord, leg: &LegId) -> Option<LegRole> {
-    rec.leg(leg).map(|l| l.role)
 }

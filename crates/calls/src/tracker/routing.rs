@@ -241,7 +241,7 @@ impl Tracker {
         };
         let info = src.legs.remove(pos);
         let mut moved = Vec::new();
-        src.record.timeline.retain(|e| {
+        src.entries.retain(|e| {
             if e.leg.as_ref() == Some(leg) {
                 moved.push(e.clone());
                 false

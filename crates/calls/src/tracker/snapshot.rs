@@ -30,12 +30,12 @@ impl Tracker {
             let Some(call) = self.calls.get_mut(&id) else {
                 continue;
             };
+            // Plumbing legs too: a call held up by a vanished plumbing half must end.
             let vanished: Vec<LegId> = call
-                .record
-                .legs
+                .leg_states
                 .iter()
-                .filter(|l| l.state != LegStatus::HungUp && !live.contains(&l.leg))
-                .map(|l| l.leg.clone())
+                .filter(|(leg, _, state)| *state != LegStatus::HungUp && !live.contains(leg))
+                .map(|(leg, ..)| leg.clone())
                 .collect();
             if vanished.is_empty() {
                 continue;

@@ -3,6 +3,7 @@
 
 mod arithmetic;
 mod props;
+mod records;
 mod robustness;
 mod scenarios;
 mod script;

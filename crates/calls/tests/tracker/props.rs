@@ -112,6 +112,28 @@ fn deliver(script: &Script, delays_ms: &[u64], duplicate: &[bool]) -> Vec<CallUp
     updates
 }
 
+/// No two consecutive timeline entries of one leg state the same fact (times aside).
+pub(crate) fn assert_no_repeats(r: &CallRecord) {
+    for (i, e) in r.timeline.iter().enumerate() {
+        if e.leg.is_none()
+            || matches!(
+                e.detail,
+                Some(hookflash_provider::LegEventKind::Dtmf { .. })
+            )
+        {
+            continue;
+        }
+        let prev = r.timeline[..i].iter().rev().find(|p| p.leg == e.leg);
+        if let Some(p) = prev {
+            assert!(
+                !(p.event == e.event && p.detail == e.detail && p.note == e.note),
+                "entry {i} repeats the leg's previous one: {e:?}\n{:#?}",
+                r.timeline
+            );
+        }
+    }
+}
+
 fn check_durations(updates: &[CallUpdate]) {
     for u in updates {
         let r = &u.record;
@@ -156,6 +178,54 @@ proptest! {
         let updates = deliver(&script, &delays, &duplicate);
         assert_one_end_each(&updates);
         prop_assert_eq!(finals(&updates), reference);
+    }
+
+    /// A platform that reports some facts twice (a copy of an event a few milliseconds
+    /// later, as AMI does for a state it announces in two events): every record's timeline
+    /// holds one entry per fact (no two consecutive entries of a leg say the same thing; each
+    /// key press is a fact of its own), and a repeat emits no update of its own.
+    #[test]
+    fn a_fact_reported_twice_is_one_timeline_entry(
+        i in 0..SCENARIOS.len(),
+        repeat in proptest::collection::vec(any::<bool>(), 1..16),
+        gap_ms in 1i64..40,
+    ) {
+        let script = scenario(i);
+        let mut steps = Vec::new();
+        let mut k = 0;
+        for step in &script.steps {
+            steps.push(step.clone());
+            if let Step::Event(e) = step {
+                if repeat[k % repeat.len()] {
+                    let mut again = e.clone();
+                    again.at += TimeDelta::milliseconds(gap_ms);
+                    steps.push(Step::Event(again));
+                }
+                k += 1;
+            }
+        }
+        steps.sort_by_key(|s| match s {
+            Step::Event(e) => e.at,
+            Step::Register { at, .. } | Step::Snapshot(_, at) => *at,
+        });
+        let last = script.last_at() + TimeDelta::milliseconds(gap_ms);
+        let out = crate::script::run_steps(&steps, config(), last);
+        assert_one_end_each(&out.updates);
+        for u in &out.updates {
+            assert_no_repeats(&u.record);
+        }
+        // Updates carry the entry that caused them: never a repeat.
+        for pair in out.updates.windows(2) {
+            if let (Some(a), Some(b)) = (&pair[0].event, &pair[1].event)
+                && pair[0].call_id == pair[1].call_id
+                && a.leg.is_some()
+                && a.leg == b.leg
+                && a.detail == b.detail
+                && !matches!(a.detail, Some(hookflash_provider::LegEventKind::Dtmf { .. }))
+            {
+                prop_assert!(false, "a repeat was sent as an update: {a:?} then {b:?}");
+            }
+        }
     }
 
     /// Random agent-first calls, interleaved: each ends once with the disposition its plan

@@ -381,20 +381,29 @@ fn an_attended_transfer_keeps_its_local_pair_as_plumbing() {
     assert_eq!(r.dtmf_received.agent, "*21002");
     assert_eq!(r.hold_count, 1);
     assert_eq!(r.held_leg, Some(Party::Agent));
+    // The Local pair is plumbing: not listed as legs, its events in the timeline as such.
     let roles: Vec<_> = r
         .legs
         .iter()
         .map(|l| (l.channel.clone().unwrap(), l.role))
         .collect();
-    assert!(roles.contains(&(
-        "Local/1002@hookflash-transfer-00000000;1".to_owned(),
-        LegRole::Local
-    )));
-    assert!(roles.contains(&(
-        "Local/1002@hookflash-transfer-00000000;2".to_owned(),
-        LegRole::Local
-    )));
-    assert!(roles.contains(&("PJSIP/agent1002-0000001b".to_owned(), LegRole::SecondAgent)));
+    assert_eq!(
+        roles,
+        vec![
+            ("PJSIP/agent1001-00000019".to_owned(), LegRole::Agent),
+            ("PJSIP/trunk-0000001a".to_owned(), LegRole::Customer),
+            ("PJSIP/agent1002-0000001b".to_owned(), LegRole::SecondAgent),
+        ]
+    );
+    for half in [&l1, &l2] {
+        assert!(
+            r.timeline
+                .iter()
+                .any(|e| e.leg == Some(half.leg_id()) && e.role == Some(LegRole::Local)),
+            "{:#?}",
+            r.timeline
+        );
+    }
     assert!(r.legs.iter().all(|l| l.state == LegStatus::HungUp));
 }
 
@@ -419,8 +428,11 @@ fn a_local_pair_half_without_linkedid_joins_by_its_twin() {
     .with_local_pair("Local/1002@ctx-00000001");
     tracker.apply(&twin, twin.at);
     let record = tracker.call(&call.parse().unwrap()).unwrap();
-    assert_eq!(record.legs.len(), 3);
-    assert_eq!(record.legs[2].role, LegRole::Local);
+    // Both halves joined the call, as plumbing: in the timeline, not among the legs.
+    assert_eq!(record.legs.len(), 1);
+    let last = record.timeline.last().unwrap();
+    assert_eq!(last.leg.as_ref().map(|l| l.as_str()), Some("9.3"));
+    assert_eq!(last.role, Some(LegRole::Local));
 }
 
 #[test]

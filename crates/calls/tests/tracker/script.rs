@@ -99,6 +99,11 @@ impl Script {
         }
     }
 
+    /// The time `t` seconds into the script (events get a microsecond per step on top).
+    pub(crate) fn at_secs(&self, t: f64) -> DateTime<Utc> {
+        time(self.t0 + t)
+    }
+
     fn at(&self, t: f64) -> DateTime<Utc> {
         time(self.t0 + t) + TimeDelta::microseconds(self.steps.len() as i64)
     }

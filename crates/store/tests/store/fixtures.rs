@@ -162,6 +162,7 @@ pub(crate) fn tracker_record(tenant: Option<TenantId>) -> hookflash_calls::CallR
         leg: id.clone(),
         role,
         channel: Some(format!("PJSIP/{id}")),
+        number: None,
         state: LegStatus::HungUp,
         created_at: at,
         answered_at: Some(at + Duration::seconds(answered)),
