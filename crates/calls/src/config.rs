@@ -26,6 +26,12 @@ pub struct TrackerConfig {
     /// An ended call stays this long after its `Ended` update (late events land in its
     /// timeline), then [`crate::Tracker::expire`] evicts it.
     pub ended_linger: Duration,
+    /// The source this tracker serves (the pipeline sets its server's configured name): the id
+    /// derived for an inbound call ([`crate::CallRecord::derived_id`]) comes from this and the
+    /// provider's conversation id, so two PBXs that produce the same linkedid (both count
+    /// from their start time) give two calls. Empty: the id comes from the conversation id
+    /// alone.
+    pub namespace: String,
 }
 
 impl Default for TrackerConfig {
@@ -38,6 +44,7 @@ impl Default for TrackerConfig {
             tombstones: 65_536,
             orphan_grace: Duration::from_secs(5),
             ended_linger: Duration::from_secs(10),
+            namespace: String::new(),
         }
     }
 }
@@ -75,6 +82,13 @@ impl TrackerConfig {
     #[must_use]
     pub fn with_ended_linger(mut self, linger: Duration) -> Self {
         self.ended_linger = linger;
+        self
+    }
+
+    /// Sets [`TrackerConfig::namespace`].
+    #[must_use]
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
         self
     }
 

@@ -248,7 +248,7 @@ impl Tracker {
     }
 
     fn ensure_derived(&mut self, key: &str, now: DateTime<Utc>) -> CallId {
-        let id = derived_call_id(key);
+        let id = derived_call_id(&self.config.namespace, key);
         if self.calls.contains_key(&id) {
             return id;
         }

@@ -226,7 +226,9 @@ impl Listener {
             });
             statuses.push(Arc::clone(&status));
             let worker = Worker {
-                tracker: Tracker::new(config.tracker.clone()),
+                // Inbound call ids are derived per server: two PBXs may produce the same
+                // linkedid.
+                tracker: Tracker::new(config.tracker.clone().with_namespace(source.name.clone())),
                 protocol: source.protocol,
                 store: store.clone(),
                 writer: Arc::clone(&writer),
