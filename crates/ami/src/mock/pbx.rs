@@ -20,8 +20,9 @@
 //!   adds, `Hangup` removes, state, connected line, bridge and dialplan position follow) and
 //!   answers `CoreShowChannels` from it, in order with the events on that connection: the
 //!   listing shows exactly what the client's earlier events left live.
-//! - Other actions: `Login`/`Challenge` (any secret), `Ping`, `Logoff`, `Getvar` of
-//!   `DIALPLAN_EXISTS` (the shipped dialplan); anything else is `Response: Error`.
+//! - Other actions: `Login`/`Challenge` (any secret), `Ping`, `Logoff`, `Getvar` of a live
+//!   channel's variable (as its `VarSet`s left it) or of `DIALPLAN_EXISTS` (the shipped
+//!   dialplan); anything else is `Response: Error`.
 //! - Faults: [`MockPbx::drop_connections`] closes every connection at once (the link drops,
 //!   nothing is said), [`MockPbx::refuse`] closes every new connection before the banner
 //!   while set (the PBX's AMI is down). Calls go on meanwhile: the events played while a
@@ -67,6 +68,8 @@ struct Chan {
     application: String,
     app_data: String,
     since: Option<Instant>,
+    /// Its variables (from `VarSet`), for `Getvar`.
+    vars: HashMap<String, String>,
 }
 
 /// The fields a channel event carries that `CoreShowChannel` lists, in its order.
@@ -336,6 +339,26 @@ fn answer(msg: &Message, id: u64, tx: &mpsc::UnboundedSender<Vec<u8>>, shared: &
                 ));
             }
         }
+        "getvar" if msg.get_str("Channel").is_some_and(|c| !c.is_empty()) => {
+            // A channel's variable, as the channel has it now.
+            let name = msg.get_str("Channel").unwrap_or_default();
+            let variable = msg.get_str("Variable").unwrap_or_default();
+            let st = shared.lock();
+            let chan = st
+                .channels
+                .values()
+                .find(|c| c.fields.get("Channel").is_some_and(|n| n == name));
+            let text = match chan {
+                Some(c) => format!(
+                    "Response: Success\r\nActionID: {aid}\r\nVariable: {variable}\r\nValue: {}\r\n\r\n",
+                    c.vars.get(variable).map(String::as_str).unwrap_or_default()
+                ),
+                None => format!(
+                    "Response: Error\r\nActionID: {aid}\r\nMessage: No such channel\r\n\r\n"
+                ),
+            };
+            let _ = tx.send(text.into_bytes());
+        }
         "getvar" => {
             let variable = msg.get_str("Variable").unwrap_or_default();
             match dialplan_exists(variable, &shared.dialplan) {
@@ -526,6 +549,12 @@ fn follow(channels: &mut BTreeMap<String, Chan>, fields: &[(String, String)]) {
         }
         "BridgeEnter" => chan.bridge = get(fields, "BridgeUniqueid").map(str::to_owned),
         "BridgeLeave" => chan.bridge = None,
+        "VarSet" => {
+            if let Some(var) = get(fields, "Variable") {
+                let value = get(fields, "Value").unwrap_or_default().to_owned();
+                chan.vars.insert(var.to_owned(), value);
+            }
+        }
         _ => {}
     }
 }

@@ -211,6 +211,13 @@ pub(crate) fn mixmonitor_mute(channel: &str, on: bool) -> Action {
 }
 
 /// The list of live channels.
+/// `Getvar` of a channel's variable (the call id of a channel first seen in a listing).
+pub(crate) fn getvar(channel: &str, variable: &str) -> Action {
+    Action::new("Getvar")
+        .header("Channel", channel)
+        .header("Variable", variable)
+}
+
 pub(crate) fn core_show_channels() -> Action {
     Action::new("CoreShowChannels")
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hookflash_ami::{Action, AmiClient, AmiError, ClientEvent, EventStream};
-use hookflash_provider::{CallId, LegEvent, LegEventKind, LegId, ProviderError, ProviderEvent};
+use hookflash_provider::{
+    CALL_ID_VARIABLE, CallId, LegEvent, LegEventKind, LegId, ProviderError, ProviderEvent,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::fanout::Fanout;
@@ -353,6 +355,38 @@ impl AmiProvider {
     }
 }
 
+/// Reads back `HOOKFLASH_CALL_ID` of listed channels the translator could not place
+/// ([`AmiTranslator::unkeyed`]): a pipeline that (re)starts mid-call keeps their legs with
+/// the call the API placed instead of taking them for a new inbound call. A channel gone
+/// meanwhile, or without the variable (a real inbound call), is left out.
+pub(crate) async fn call_ids_of(
+    client: &AmiClient,
+    unkeyed: Vec<(LegId, String)>,
+) -> Vec<(LegId, CallId)> {
+    let mut out = Vec::new();
+    for (leg, channel) in unkeyed {
+        match client
+            .send(actions::getvar(&channel, CALL_ID_VARIABLE))
+            .await
+        {
+            Ok(r) if r.is_success() => {
+                if let Some(id) = r
+                    .get("Value")
+                    .and_then(|v| v.to_str_lossy().trim().parse::<CallId>().ok())
+                {
+                    out.push((leg, id));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, %channel, "reading a listed channel's call id");
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Asks whether the hold contexts exist; `Some(why)` when hold cannot work.
 async fn check_hold(client: &AmiClient, config: &AmiProviderConfig) -> Option<String> {
     let mut checks = Vec::new();
@@ -530,7 +564,19 @@ impl Translation {
                     .await
                 {
                     Ok((_, listing)) => {
-                        let legs = lock(&self.translator).resync(&listing, Utc::now());
+                        let (mut legs, unkeyed) = {
+                            let mut t = lock(&self.translator);
+                            let legs = t.resync(&listing, Utc::now());
+                            let unkeyed = t.unkeyed(&legs);
+                            (legs, unkeyed)
+                        };
+                        let found = self.hold_aside(call_ids_of(&client, unkeyed)).await;
+                        {
+                            let mut t = lock(&self.translator);
+                            for (leg, id) in found {
+                                t.learn_call_id(&leg, id, &mut legs);
+                            }
+                        }
                         self.tx.publish(ProviderEvent::Resynced { legs }).await;
                     }
                     Err(e) => tracing::warn!(error = %e, "resync after reconnect failed"),

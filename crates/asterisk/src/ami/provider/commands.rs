@@ -336,6 +336,17 @@ impl CallProvider for AmiProvider {
 
     async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
         let listing = self.list_channels().await?;
-        Ok(lock(&self.inner.translator).snapshot_of(&listing, Utc::now()))
+        let (mut legs, unkeyed) = {
+            let mut t = lock(&self.inner.translator);
+            let legs = t.snapshot_of(&listing, Utc::now());
+            let unkeyed = t.unkeyed(&legs);
+            (legs, unkeyed)
+        };
+        let found = super::call_ids_of(&self.inner.client, unkeyed).await;
+        let mut t = lock(&self.inner.translator);
+        for (leg, id) in found {
+            t.learn_call_id(&leg, id, &mut legs);
+        }
+        Ok(legs)
     }
 }

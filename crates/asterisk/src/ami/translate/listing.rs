@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use hookflash_ami::Event;
-use hookflash_provider::{LegSnapshot, LegState};
+use hookflash_provider::{CallId, LegId, LegSnapshot, LegState};
 
 use super::AmiTranslator;
 use super::wire::{leg, parse_hms};
@@ -82,8 +82,93 @@ impl AmiTranslator {
         legs
     }
 
+    /// The listed channels to ask the PBX for their call id: a channel first seen in a
+    /// listing (the pipeline restarted, or the link was down when its `VarSet` of
+    /// `HOOKFLASH_CALL_ID` went by) has no call id, so without one its legs would look like a
+    /// new inbound call. Only the channel heading its linkedid group is named (the originated
+    /// channel, which holds the variable); `(leg, channel name)` each.
+    pub fn unkeyed(&self, legs: &[LegSnapshot]) -> Vec<(LegId, String)> {
+        legs.iter()
+            .filter(|l| l.keys.call_id.is_none())
+            .filter(|l| {
+                l.keys
+                    .linkedid
+                    .as_deref()
+                    .is_none_or(|k| k == l.leg.as_str())
+            })
+            .filter_map(|l| Some((l.leg.clone(), l.keys.channel.clone()?)))
+            .collect()
+    }
+
+    /// Gives a listed channel the call id the PBX holds for it (its `HOOKFLASH_CALL_ID`, read
+    /// back after a listing; see [`AmiTranslator::unkeyed`]): the channel and every channel
+    /// of its linkedid belong to that call from now on, and `legs` (the listing's legs) carry
+    /// it.
+    pub fn learn_call_id(&mut self, leg: &LegId, call_id: CallId, legs: &mut [LegSnapshot]) {
+        let Some(chan) = self.chans.get_mut(leg.as_str()) else {
+            return;
+        };
+        chan.call_id = Some(call_id);
+        if let Some(l) = chan.linkedid.clone() {
+            self.linked_calls.entry(l).or_insert(call_id);
+        }
+        self.call_agent
+            .entry(call_id)
+            .or_insert_with(|| leg.as_str().to_owned());
+        for snap in legs.iter_mut().filter(|s| s.keys.call_id.is_none()) {
+            snap.keys = self.keys(snap.leg.as_str());
+        }
+    }
+
     /// How many channels are tracked (bounded by the live channels).
     pub fn live_channels(&self) -> usize {
         self.chans.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use hookflash_ami::{Event, decode_all};
+    use hookflash_provider::CallId;
+
+    use super::AmiTranslator;
+
+    fn listing() -> Vec<Event> {
+        let dir = std::env::var_os("HOOKFLASH_FIXTURES_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").into()
+            });
+        let bytes = std::fs::read(dir.join("ami/reconnect-mid-call-b.recv")).unwrap();
+        let (messages, _) = decode_all(&bytes);
+        messages
+            .into_iter()
+            .filter_map(|m| Event::from_message(m).ok())
+            .collect()
+    }
+
+    #[test]
+    fn a_call_first_seen_in_a_listing_gets_its_call_id_from_the_pbx() {
+        // A translator that never saw the call (the pipeline restarted mid-call).
+        let mut t = AmiTranslator::new();
+        let mut legs = t.resync(&listing(), Utc::now());
+        assert_eq!(legs.len(), 2);
+        assert!(legs.iter().all(|l| l.keys.call_id.is_none()));
+        // Only the channel that heads the linkedid group (the originated agent channel,
+        // which holds HOOKFLASH_CALL_ID) is asked for.
+        let unkeyed = t.unkeyed(&legs);
+        assert_eq!(unkeyed.len(), 1, "{unkeyed:?}");
+        assert!(unkeyed[0].1.starts_with("PJSIP/agent1001"), "{unkeyed:?}");
+        let id: CallId = "359f44ac-3cb3-45f4-aec7-65ef1ce34868".parse().unwrap();
+        t.learn_call_id(&unkeyed[0].0, id, &mut legs);
+        // Both legs (the trunk's by its linkedid) now carry it, and so do later events.
+        assert!(legs.iter().all(|l| l.keys.call_id == Some(id)), "{legs:?}");
+        assert!(t.unkeyed(&legs).is_empty());
+        let again = t.snapshot_of(&listing(), Utc::now());
+        assert!(
+            again.iter().all(|l| l.keys.call_id == Some(id)),
+            "{again:?}"
+        );
     }
 }
