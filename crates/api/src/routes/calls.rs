@@ -3,27 +3,32 @@
 //! caller's own calls.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use chrono::{DateTime, Utc};
-use hookflash_provider::{
-    CallId, ChannelVariables, HangupCause, LegId, MediaDirection, OriginateRequest, ParkRequest,
-    ProviderError,
-};
-use hookflash_store::{CallCursor, CallFilter, CallRow, CallWrite};
+use hookflash_provider::{LegId, ProviderError};
+use hookflash_store::{CallCursor, CallFilter, CallRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, Result};
-use crate::extract::{ApiJson, ApiQuery, OptionalJson};
-use crate::phone::{dial_string, normalize_e164_with, reject_crlf};
-use crate::routes::scope::{load_call, my_agent, own_only, parse_uuid};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::phone::{normalize_e164_with, reject_crlf};
+use crate::routes::scope::{load_call, my_agent, own_only};
 use crate::state::{AppState, ServerEntry};
+
+mod actions;
+mod create;
+
+pub(crate) use actions::{
+    __path_hangup_call, __path_hold_start, __path_hold_stop, __path_mute_start, __path_mute_stop,
+    __path_park_call, __path_send_dtmf, hangup_call, hold_start, hold_stop, mute_start, mute_stop,
+    park_call, send_dtmf,
+};
+pub(crate) use create::{__path_create_call, create_call};
 
 /// `POST /api/v1/calls`: a click-to-call (agent first, then the customer).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -207,27 +212,6 @@ pub(crate) fn safe_token(field: &str, value: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
-/// The request's channel variables, checked in one place ([`ChannelVariables`]) and against
-/// the tenant's allow-list.
-async fn check_variables(
-    state: &AppState,
-    caller: &Caller,
-    vars: &BTreeMap<String, String>,
-) -> Result<ChannelVariables> {
-    let policy = &state.settings().variables;
-    let slug = if vars.is_empty() || policy.is_empty() {
-        None
-    } else {
-        state
-            .store()
-            .tenants()
-            .get(caller.tenant)
-            .await?
-            .map(|t| t.slug)
-    };
-    policy.check(caller.tenant, slug.as_deref(), vars.clone())
-}
-
 fn ensure_connected(entry: &ServerEntry) -> Result<()> {
     if entry.probe.connected() == Some(false) {
         return Err(ApiError::ProviderUnavailable {
@@ -245,176 +229,6 @@ pub(crate) fn provider_err(entry: &ServerEntry, e: ProviderError) -> ApiError {
         },
         other => ApiError::Provider(other),
     }
-}
-
-/// Places a call: validates, records it as `created`, then asks the provider to originate.
-#[utoipa::path(post, path = "/api/v1/calls", tag = "calls", request_body = CreateCall,
-    responses((status = 202, body = CallAccepted), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub(crate) async fn create_call(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<CreateCall>,
-) -> Result<(StatusCode, Json<CallAccepted>)> {
-    let region = state.settings().default_region.clone();
-    let validation = state.settings().phone_validation;
-    let normalize =
-        |field: &str, value: &str| normalize_e164_with(field, value, &region, validation);
-    // Every text that can reach AMI is checked before anything else happens.
-    for (field, value) in [
-        ("agent", &body.agent),
-        ("caller_id", &body.caller_id),
-        ("did", &body.did),
-        ("campaign_id", &body.campaign_id),
-        ("contact_id", &body.contact_id),
-        ("server", &body.server),
-    ] {
-        if let Some(v) = value {
-            reject_crlf(field, v)?;
-        }
-    }
-    reject_crlf("number", &body.number)?;
-    let variables = check_variables(&state, &caller, &body.variables).await?;
-    let number = normalize("number", &body.number)?;
-    let caller_id = body
-        .caller_id
-        .as_deref()
-        .map(|c| normalize("caller_id", c))
-        .transpose()?;
-    let did = match body.did.as_deref() {
-        Some(d) => {
-            let d = normalize("did", d)?;
-            state
-                .store()
-                .dids()
-                .get_by_number(caller.tenant, &d)
-                .await?
-                .ok_or_else(|| ApiError::validation("did", "not a DID of this tenant"))?;
-            Some(d)
-        }
-        None => None,
-    };
-    let entry = state.server_for(body.server.as_deref())?.clone();
-
-    let agent = match (&body.agent, caller.role) {
-        (_, Role::Agent) => {
-            let me = my_agent(&state, &caller)
-                .await?
-                .ok_or(ApiError::NotFound("agent"))?;
-            if let Some(a) = &body.agent
-                && a != &me.id.to_string()
-                && a != &me.endpoint
-            {
-                return Err(ApiError::NotFound("agent"));
-            }
-            me
-        }
-        (Some(a), _) => {
-            let found = match Uuid::parse_str(a) {
-                Ok(id) => state.store().agents().get(caller.tenant, id).await?,
-                Err(_) => {
-                    state
-                        .store()
-                        .agents()
-                        .get_by_endpoint(caller.tenant, a)
-                        .await?
-                }
-            };
-            found.ok_or(ApiError::NotFound("agent"))?
-        }
-        (None, _) => return Err(ApiError::validation("agent", "an agent is required")),
-    };
-    reject_crlf("agent", &agent.endpoint)?;
-    let campaign_id = match &body.campaign_id {
-        Some(c) => {
-            let id = parse_uuid(c, "campaign")?;
-            state
-                .store()
-                .campaigns()
-                .get(caller.tenant, id)
-                .await?
-                .ok_or(ApiError::NotFound("campaign"))?;
-            Some(id.to_string())
-        }
-        None => None,
-    };
-    let contact_id = match &body.contact_id {
-        Some(c) => {
-            let id = parse_uuid(c, "contact")?;
-            state
-                .store()
-                .contacts()
-                .get(caller.tenant, id)
-                .await?
-                .ok_or(ApiError::NotFound("contact"))?;
-            Some(id.to_string())
-        }
-        None => None,
-    };
-    ensure_connected(&entry)?;
-
-    let call_id = CallId::new_random();
-    let now = Utc::now();
-    let mut row = CallRow::new(
-        call_id,
-        caller.tenant,
-        "outbound",
-        entry.protocol.as_str(),
-        "created",
-        now,
-    );
-    row.server = Some(entry.name.clone());
-    row.agent_id = Some(agent.id.to_string());
-    row.campaign_id = campaign_id;
-    row.contact_id = contact_id;
-    row.to_number = Some(number.clone());
-    row.from_number = caller_id.clone().or_else(|| did.clone());
-    row.did = did.clone();
-    row.metadata = serde_json::json!({
-        "variables": body.variables,
-        "record": body.record,
-        "agent_endpoint": agent.endpoint,
-    });
-    // The stored call keeps E.164; the server gets the form its dialplan matches. Everything
-    // that can refuse the request is done before the row is written.
-    let dialled = dial_string("number", &number, state.settings().dial_format(&entry.name))?;
-    let mut request = OriginateRequest::new(call_id, caller.tenant, &agent.endpoint, &dialled);
-    request.caller_id = caller_id.or(did);
-    request.variables = variables;
-    request.record = body.record;
-    // The call's state is the tracker's alone: this handler writes none after `created`. A
-    // refusal reaches the tracker as the provider's `originate_result` event (failure
-    // `refused`), which ends the call as failed; a request whose outcome is unknown (a
-    // timeout) may still ring, so it is answered 202 `pending` and its legs' events decide.
-    //
-    // hyper drops this handler's future when the client goes away; a row written and never
-    // originated would stay `created` forever. So the write and the originate run to the end
-    // in a task of their own, whatever the connection does.
-    let store = state.store().clone();
-    let placing = tokio::spawn(async move {
-        store.write_call(&CallWrite::call(row)).await?;
-        match entry.provider.originate(request).await {
-            Ok(()) => Ok::<_, ApiError>("created"),
-            Err(e) if e.is_outcome_unknown() => {
-                tracing::warn!(%call_id, server = %entry.name, error = %e, "originate outcome unknown");
-                Ok("pending")
-            }
-            Err(e) => Err(provider_err(&entry, e)),
-        }
-    });
-    let accepted = placing
-        .await
-        .map_err(|_| ApiError::Internal("the originate task did not finish"))??;
-    tracing::info!(%call_id, state = accepted, "originate requested");
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(CallAccepted {
-            call_id: call_id.to_string(),
-            state: accepted.to_owned(),
-        }),
-    ))
 }
 
 /// Lists the tenant's calls (an agent: their own), newest first, with cursor pagination.
@@ -516,229 +330,6 @@ pub(crate) fn leg_of(row: &CallRow, party: PartySel) -> Result<LegId> {
     leg.and_then(|l| LegId::new(l).ok())
         .ok_or_else(|| ApiError::Conflict(format!("the call has no {name} leg yet")))
 }
-
-/// Hangs the call up (every leg it has).
-#[utoipa::path(delete, path = "/api/v1/calls/{id}", tag = "calls",
-    params(("id" = String, Path, description = "Call id")),
-    responses((status = 202, body = ActionAccepted), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
-    security(("bearer" = [])))]
-pub(crate) async fn hangup_call(
-    State(state): State<AppState>,
-    caller: Caller,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> Result<(StatusCode, Json<ActionAccepted>)> {
-    let (row, entry) = live_call(&state, &caller, &uri, &id).await?;
-    let legs: Vec<LegId> = [row.agent_leg_id.as_deref(), row.customer_leg_id.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter_map(|l| LegId::new(l).ok())
-        .collect();
-    if legs.is_empty() {
-        return Err(ApiError::Conflict("the call has no leg yet".to_owned()));
-    }
-    let mut hung = 0;
-    let mut last_err = None;
-    for leg in legs {
-        match entry
-            .provider
-            .hangup(&leg, Some(HangupCause::from_code(16)))
-            .await
-        {
-            Ok(()) => hung += 1,
-            // The other leg may already be gone because the first hangup collapsed the bridge.
-            Err(ProviderError::NotFound { .. }) => {}
-            Err(e) => last_err = Some(e),
-        }
-    }
-    if hung == 0
-        && let Some(e) = last_err
-    {
-        return Err(provider_err(&entry, e));
-    }
-    Ok(accepted(&row, "hangup"))
-}
-
-macro_rules! call_action {
-    ($name:ident, $path:literal, $method:ident, $body:ty, $doc:literal) => {
-        #[doc = $doc]
-        #[utoipa::path($method, path = $path, tag = "calls",
-            params(("id" = String, Path, description = "Call id")),
-            request_body(content = Option<$body>),
-            responses((status = 202, body = ActionAccepted), (status = 401, body = ErrorBody),
-                (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-                (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
-            security(("bearer" = [])))]
-        pub(crate) async fn $name(
-            State(state): State<AppState>,
-            caller: Caller,
-            uri: Uri,
-            Path(id): Path<String>,
-            OptionalJson(body): OptionalJson<$body>,
-        ) -> Result<(StatusCode, Json<ActionAccepted>)> {
-            let (row, entry) = live_call(&state, &caller, &uri, &id).await?;
-            let action = stringify!($name);
-            body.run(&state, &row, &entry, action).await?;
-            Ok(accepted(&row, action))
-        }
-    };
-}
-
-/// What each action does once the call and its server are known.
-trait Act {
-    async fn run(
-        self,
-        state: &AppState,
-        row: &CallRow,
-        entry: &ServerEntry,
-        action: &str,
-    ) -> Result<()>;
-}
-
-impl Act for PartyBody {
-    async fn run(
-        self,
-        _state: &AppState,
-        row: &CallRow,
-        entry: &ServerEntry,
-        action: &str,
-    ) -> Result<()> {
-        let leg = leg_of(row, self.party.unwrap_or(PartySel::Customer))?;
-        let r = if action == "hold_start" {
-            entry.provider.hold(&leg).await
-        } else {
-            entry.provider.unhold(&leg).await
-        };
-        r.map_err(|e| provider_err(entry, e))
-    }
-}
-
-impl Act for MuteBody {
-    async fn run(
-        self,
-        _state: &AppState,
-        row: &CallRow,
-        entry: &ServerEntry,
-        action: &str,
-    ) -> Result<()> {
-        let direction = match self.direction.as_deref() {
-            None | Some("both") => MediaDirection::Both,
-            Some("in") => MediaDirection::In,
-            Some("out") => MediaDirection::Out,
-            Some(_) => {
-                return Err(ApiError::validation("direction", "one of in, out, both"));
-            }
-        };
-        let leg = leg_of(row, self.party.unwrap_or(PartySel::Agent))?;
-        let r = if action == "mute_start" {
-            entry.provider.mute(&leg, direction).await
-        } else {
-            entry.provider.unmute(&leg, direction).await
-        };
-        r.map_err(|e| provider_err(entry, e))
-    }
-}
-
-impl Act for DtmfBody {
-    async fn run(
-        self,
-        _state: &AppState,
-        row: &CallRow,
-        entry: &ServerEntry,
-        _action: &str,
-    ) -> Result<()> {
-        reject_crlf("digits", &self.digits)?;
-        if self.digits.is_empty()
-            || self.digits.len() > 32
-            || !self
-                .digits
-                .chars()
-                .all(|c| c.is_ascii_digit() || "*#ABCD".contains(c))
-        {
-            return Err(ApiError::validation("digits", "1 to 32 of 0-9, *, #, A-D"));
-        }
-        let leg = leg_of(row, self.party.unwrap_or(PartySel::Customer))?;
-        entry
-            .provider
-            .send_dtmf(&leg, &self.digits)
-            .await
-            .map_err(|e| provider_err(entry, e))
-    }
-}
-
-impl Act for ParkBody {
-    async fn run(
-        self,
-        _state: &AppState,
-        row: &CallRow,
-        entry: &ServerEntry,
-        _action: &str,
-    ) -> Result<()> {
-        if let Some(lot) = &self.lot {
-            safe_token("lot", lot, 64)?;
-        }
-        if self.timeout_secs.is_some_and(|t| t == 0 || t > 3600) {
-            return Err(ApiError::validation("timeout_secs", "1 to 3600"));
-        }
-        let leg = leg_of(row, PartySel::Customer)?;
-        entry
-            .provider
-            .park(ParkRequest {
-                call_id: row.call_id(),
-                leg,
-                parker: leg_of(row, PartySel::Agent).ok(),
-                lot: self.lot,
-                timeout: self.timeout_secs.map(Duration::from_secs),
-            })
-            .await
-            .map_err(|e| provider_err(entry, e))
-    }
-}
-
-call_action!(
-    hold_start,
-    "/api/v1/calls/{id}/hold/start",
-    put,
-    PartyBody,
-    "Puts a party on hold (default: the customer)."
-);
-call_action!(
-    hold_stop,
-    "/api/v1/calls/{id}/hold/stop",
-    put,
-    PartyBody,
-    "Takes a party off hold."
-);
-call_action!(
-    mute_start,
-    "/api/v1/calls/{id}/mute/start",
-    put,
-    MuteBody,
-    "Mutes a party (default: the agent, both directions)."
-);
-call_action!(
-    mute_stop,
-    "/api/v1/calls/{id}/mute/stop",
-    put,
-    MuteBody,
-    "Unmutes a party."
-);
-call_action!(
-    send_dtmf,
-    "/api/v1/calls/{id}/dtmf",
-    post,
-    DtmfBody,
-    "Sends DTMF digits to a party (default: the customer)."
-);
-call_action!(
-    park_call,
-    "/api/v1/calls/{id}/park",
-    post,
-    ParkBody,
-    "Parks the customer."
-);
 
 /// Sets the wrap-up code and notes (also after the call has ended).
 #[utoipa::path(put, path = "/api/v1/calls/{id}/disposition", tag = "calls",
