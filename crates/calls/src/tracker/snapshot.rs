@@ -108,6 +108,29 @@ impl Tracker {
         out
     }
 
+    /// Closes a live call that has no live leg (none was ever seen, or all hung up) as
+    /// `ended while disconnected`, at the last time it was heard of. Reconcile's verdict on
+    /// a call the store held open whose legs the PBX no longer shows and nobody saw (the
+    /// pipeline or the link was down for its whole life): without this nothing would ever
+    /// close it. A call with a live leg, or already final, is left as it is.
+    pub fn close_disconnected(&mut self, id: &CallId, now: DateTime<Utc>) -> Vec<CallUpdate> {
+        let mut out = Vec::new();
+        let id = self.resolve(*id);
+        let Some(call) = self.calls.get(&id) else {
+            return out;
+        };
+        let live_leg = call
+            .record
+            .legs
+            .iter()
+            .any(|l| l.state != LegStatus::HungUp);
+        if call.phase != Phase::Live || live_leg {
+            return out;
+        }
+        self.close(id, REASON_DISCONNECTED, now, &mut out);
+        out
+    }
+
     /// Applies an event made up from a snapshot entry.
     pub(super) fn synth(
         &mut self,
@@ -124,5 +147,61 @@ impl Tracker {
             kind,
         };
         out.extend(self.apply(&ev, now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+    use hookflash_provider::{CallId, Correlation, LegEvent, LegEventKind, LegId, TenantId};
+
+    use crate::record::{CallState, UpdateKind};
+    use crate::{Tracker, TrackerConfig};
+
+    #[test]
+    fn a_call_nobody_saw_a_leg_of_is_closed_as_ended_while_disconnected() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let now = Utc::now();
+        let id = CallId::new_random();
+        t.register_originate(id, TenantId::new_random(), "PJSIP/a", "+12025550143", now);
+        let later = now + TimeDelta::seconds(30);
+        let out = t.close_disconnected(&id, later);
+        assert!(out.iter().any(|u| u.call_id == id), "{out:?}");
+        let mut all = out;
+        all.extend(t.expire(later + TimeDelta::seconds(60)));
+        let ended = all.iter().rev().find(|u| u.call_id == id).unwrap();
+        assert_eq!(ended.record.state, CallState::Ended);
+        assert!(all.iter().any(|u| u.kind == UpdateKind::Ended));
+        assert_eq!(
+            ended.record.end_reason.as_deref(),
+            Some("ended while disconnected")
+        );
+        // Already final: nothing more.
+        assert!(t.close_disconnected(&id, later).is_empty());
+    }
+
+    #[test]
+    fn a_call_with_a_live_leg_is_left_open() {
+        let mut t = Tracker::new(TrackerConfig::default());
+        let now = Utc::now();
+        let id = CallId::new_random();
+        t.register_originate(id, TenantId::new_random(), "PJSIP/a", "+12025550143", now);
+        let mut e = LegEvent::new(
+            LegId::new("1.1".to_owned()).unwrap(),
+            now,
+            LegEventKind::Created {
+                role: None,
+                endpoint: None,
+                caller_number: None,
+                called_number: None,
+            },
+        );
+        e.keys = Correlation {
+            call_id: Some(id),
+            ..Correlation::default()
+        };
+        t.apply(&e, now);
+        assert!(t.close_disconnected(&id, now).is_empty());
+        assert_ne!(t.call(&id).unwrap().state, CallState::Ended);
     }
 }
