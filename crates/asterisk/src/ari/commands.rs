@@ -9,13 +9,14 @@ use hookflash_ari::{
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, Capability,
     DtmfDirection, HangupCause, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot,
-    MediaDirection, OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest,
-    TransferId, TransferKind, TransferOutcome,
+    MediaDirection, OriginateRequest, ParkRequest, ParkedCall, PickupRequest, ProviderError,
+    ProviderEvent, RecordingRequest, TransferId, TransferKind, TransferOutcome,
 };
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan, endpoint_of};
+use super::park::Parked;
 use super::provider::{AriProvider, Inner, caller_id_of, check_text, map_error, secs, snapshot};
 use super::transfer::{Destination, PendingBlind, TRANSFER_RING_TIMEOUT};
 
@@ -52,10 +53,12 @@ impl CallProvider for AriProvider {
             )
             .emulated(
                 Capability::Park,
-                "the parked leg continues into the park context (Park() with the requested \
-                 timeout; on timeout the parker's endpoint is dialled back, set as \
-                 HOOKFLASH_PARKER), and the agent is hung up; ARI reports neither the slot nor \
-                 the pickup or timeout (Parked carries the park extension)",
+                "the parked leg continues into the park context: Park() in the first free \
+                 space (device state park:<slot>@<context>, set as PARKINGEXTEN) with the \
+                 requested timeout, and the agent is hung up; on timeout the leg comes back \
+                 into the app and the parking agent's endpoint is originated as the call's \
+                 agent leg; the lot is the provider's own record (ARI has no parking events); \
+                 pick-up originates the agent into the slot (ParkedCall)",
             )
             .native(
                 Capability::Hold,
@@ -516,9 +519,12 @@ impl CallProvider for AriProvider {
         })?;
         let timeout = request.timeout.unwrap_or(inner.config.park_timeout);
         inner.check_park_context(request.leg.as_str()).await?;
+        let slot = inner.free_slot().await?;
         let c = &inner.client;
         let vars = [
             ("HOOKFLASH_PARKER", parker.clone()),
+            ("HOOKFLASH_PARK_SLOT", slot.clone()),
+            ("HOOKFLASH_PARK_APP", inner.config.app.clone()),
             (
                 "HOOKFLASH_PARK_TIMEOUT",
                 timeout.as_secs().max(1).to_string(),
@@ -557,10 +563,19 @@ impl CallProvider for AriProvider {
             }
             return Err(map_error(&format!("channel {}", request.leg), e));
         }
+        inner.note_parked(Parked {
+            slot: slot.clone(),
+            lot: request.lot.clone(),
+            call_id,
+            leg: request.leg.as_str().to_owned(),
+            since: inner.book().now(),
+            timeout,
+            parker,
+        });
         inner.report(
             request.leg.as_str(),
             LegEventKind::Parked {
-                slot: inner.config.parking_extension.clone(),
+                slot,
                 lot: request.lot.clone(),
                 timeout_secs: u32::try_from(timeout.as_secs()).ok(),
             },
@@ -569,6 +584,16 @@ impl CallProvider for AriProvider {
             inner.hangup_channel(&agent).await;
         }
         Ok(())
+    }
+
+    async fn parked_calls(&self) -> Result<Vec<ParkedCall>, ProviderError> {
+        self.inner.not_connected()?;
+        Ok(self.inner.parked_listing())
+    }
+
+    async fn pickup_parked(&self, request: PickupRequest) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        self.inner.pickup(request).await
     }
 
     async fn hold(&self, leg: &LegId) -> Result<(), ProviderError> {

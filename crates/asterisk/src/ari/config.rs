@@ -38,12 +38,15 @@ pub struct AriProviderConfig {
     /// The dialplan context holding the parking lot's extensions (`parkedcalls`): its slots
     /// (`701`) pick a parked call up.
     pub parking_context: String,
-    /// The parking lot's park extension (`700`), reported as the slot of a call this provider
-    /// parked (ARI does not say which slot Asterisk chose).
+    /// The parking lot's park extension (`700`).
     pub parking_extension: String,
+    /// The lot's parking spaces (`701..=720`, `parkpos` of `res_parking.conf`): the provider
+    /// parks in the first free one (ARI does not say which space Asterisk would choose).
+    pub parking_slots: std::ops::RangeInclusive<u32>,
     /// The context a parked leg continues in (`hookflash-park`, shipped in
-    /// `examples/asterisk/extensions_hookflash.conf`): `Park()` with the requested timeout, and
-    /// on timeout a `Dial` of the parker's endpoint. Continuing into the lot's park extension
+    /// `examples/asterisk/extensions_hookflash.conf`): `Park()` in the chosen space with the
+    /// requested timeout, and on timeout back into the application, which calls the parking
+    /// agent back as the call's agent leg. Continuing into the lot's park extension
     /// instead would make the parked leg its own parker: Asterisk would call the customer's own
     /// trunk back on timeout and ignore the requested timeout.
     pub park_context: String,
@@ -74,6 +77,7 @@ impl Default for AriProviderConfig {
             transfer_context: "hookflash-transfer".to_owned(),
             parking_context: "parkedcalls".to_owned(),
             parking_extension: "700".to_owned(),
+            parking_slots: 701..=720,
             park_context: "hookflash-park".to_owned(),
             park_timeout: Duration::from_secs(45),
             bridge_type: "mixing,dtmf_events".to_owned(),

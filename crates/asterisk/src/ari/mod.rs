@@ -8,10 +8,12 @@
 //! - `provider`: [`AriProvider`], its event loop, call setup and resync.
 //! - `commands`: the `CallProvider` commands.
 //! - `transfer`: blind transfer destinations and the outcome of a ringing target.
+//! - `park`: the provider's parking lot, the return of a timed-out call and pick-up.
 
 mod book;
 mod commands;
 mod config;
+mod park;
 mod provider;
 mod translate;
 #[cfg(test)]

@@ -55,6 +55,8 @@ pub(super) struct Inner {
     pub(super) down_reason: Mutex<Option<String>>,
     /// Blind transfers whose target is ringing, by the target's channel id.
     pub(super) blind: Mutex<std::collections::HashMap<String, super::transfer::PendingBlind>>,
+    /// The calls this provider parked, and agent legs ringing for them.
+    pub(super) lot: Mutex<super::park::Lot>,
 }
 
 impl fmt::Debug for AriProvider {
@@ -152,6 +154,7 @@ impl AriProvider {
             handled: AtomicU64::new(0),
             down_reason: Mutex::new(None),
             blind: Mutex::default(),
+            lot: Mutex::default(),
         });
         let task = tokio::spawn(run(inner.clone(), stream));
         Ok(Self { inner, task })
@@ -685,6 +688,7 @@ async fn handle(inner: &Inner, event: &Event) {
         inner.execute(step).await;
     }
     inner.on_blind_transfer_event(event).await;
+    inner.on_park_event(event).await;
     inner.handled.fetch_add(1, Ordering::Release);
 }
 

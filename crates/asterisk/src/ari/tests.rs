@@ -112,9 +112,19 @@ fn command_transcript() -> Transcript {
             "GET",
             "/ari/channels/c2/variable?variable=DIALPLAN_EXISTS%28hookflash-park%2Cs%2C1%29",
         ),
+        ("GET", "/ari/deviceStates/park:701@parkedcalls"),
+        ("GET", "/ari/deviceStates/park:702@parkedcalls"),
         (
             "POST",
             "/ari/channels/c2/variable?variable=HOOKFLASH_PARKER&value=PJSIP%2Fagent1002",
+        ),
+        (
+            "POST",
+            "/ari/channels/c2/variable?variable=HOOKFLASH_PARK_SLOT&value=702",
+        ),
+        (
+            "POST",
+            "/ari/channels/c2/variable?variable=HOOKFLASH_PARK_APP&value=hookflash",
         ),
         (
             "POST",
@@ -153,6 +163,15 @@ fn command_transcript() -> Transcript {
         (
             "/ari/channels/c2/variable?variable=DIALPLAN_EXISTS%28hookflash-park%2Cs%2C1%29",
             json!({"value": "1"}),
+        ),
+        // The first free space is the provider's slot (701 is taken by someone else).
+        (
+            "/ari/deviceStates/park:701@parkedcalls",
+            json!({"name": "park:701@parkedcalls", "state": "INUSE"}),
+        ),
+        (
+            "/ari/deviceStates/park:702@parkedcalls",
+            json!({"name": "park:702@parkedcalls", "state": "NOT_INUSE"}),
         ),
     ];
     for line in &mut text {
