@@ -378,6 +378,8 @@ pub(crate) async fn call_ids_of(
                 }
             }
             Ok(_) => {}
+            // Hung up since the listing.
+            Err(AmiError::ActionFailed { .. }) => {}
             Err(e) => {
                 tracing::warn!(error = %e, %channel, "reading a listed channel's call id");
                 break;

@@ -50,6 +50,11 @@ struct Chan {
     bridge: Option<String>,
     side: Option<HangupSide>,
     created_at: DateTime<Utc>,
+    /// Seen created (`Newchannel`) or placed by a listing: a channel first seen by a later
+    /// event (the pipeline started or reconnected mid-call) is not, and its events say
+    /// nothing until it is (or until it has a call id): they would make a new inbound call of
+    /// a leg of a call already under way.
+    placed: bool,
 }
 
 impl Chan {
@@ -64,6 +69,7 @@ impl Chan {
             bridge: None,
             side: None,
             created_at: at,
+            placed: false,
         }
     }
 }
@@ -118,6 +124,8 @@ pub struct AmiTranslator {
     action_order: std::collections::VecDeque<String>,
     max_channels: usize,
     evicted: u64,
+    /// Events of channels first seen mid-call and not placed yet, not passed on.
+    unplaced_events: u64,
     by_name: HashMap<String, String>,
     linked_calls: HashMap<String, CallId>,
     originates: HashMap<CallId, OriginateKind>,
@@ -137,6 +145,7 @@ impl Default for AmiTranslator {
             action_order: std::collections::VecDeque::new(),
             max_channels: Self::DEFAULT_MAX_CHANNELS,
             evicted: 0,
+            unplaced_events: 0,
             by_name: HashMap::new(),
             linked_calls: HashMap::new(),
             originates: HashMap::new(),
@@ -316,6 +325,11 @@ impl AmiTranslator {
         self.flush(uid, out);
         let Some(id) = leg(uid) else { return };
         let keys = self.keys(uid);
+        // A channel first seen mid-call, not placed yet, belongs to no call we can name.
+        if keys.call_id.is_none() && self.chans.get(uid).is_some_and(|c| !c.placed) {
+            self.unplaced_events = self.unplaced_events.saturating_add(1);
+            return;
+        }
         out.push(LegEvent {
             leg: id,
             at,

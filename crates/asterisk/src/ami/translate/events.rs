@@ -29,6 +29,7 @@ impl AmiTranslator {
                     let name = info.channel().unwrap_or_default();
                     if let Some(c) = self.chans.get_mut(&uid) {
                         c.created_at = at;
+                        c.placed = true;
                         c.pending = Some(Pending {
                             at,
                             endpoint: (!name.is_empty()).then(|| endpoint_of(name)),

@@ -67,6 +67,7 @@ impl AmiTranslator {
                 created_at: age.and_then(|a| now.checked_sub_signed(a)),
             });
         }
+        self.place(&seen);
         if !forget {
             return legs;
         }
@@ -80,6 +81,37 @@ impl AmiTranslator {
             self.forget(&uid);
         }
         legs
+    }
+
+    /// Places listed channels first seen mid-call: a channel heading its linkedid group, and
+    /// one whose group's head is placed (a leg of a call seen from its start, or of one
+    /// listed whole). A channel whose head is gone stays unplaced: without its head nothing
+    /// tells whose leg it is, and its events would invent an inbound call.
+    fn place(&mut self, listed: &[String]) {
+        for uid in listed {
+            if let Some(c) = self.chans.get_mut(uid)
+                && c.linkedid.as_deref().is_none_or(|l| l == uid.as_str())
+            {
+                c.placed = true;
+            }
+        }
+        for uid in listed {
+            let head_placed = self
+                .chans
+                .get(uid)
+                .and_then(|c| c.linkedid.as_ref())
+                .and_then(|l| self.chans.get(l))
+                .is_some_and(|h| h.placed);
+            if head_placed && let Some(c) = self.chans.get_mut(uid) {
+                c.placed = true;
+            }
+        }
+    }
+
+    /// Events of channels first seen mid-call that were not passed on because no listing
+    /// had placed the channel and no call id was known for it.
+    pub fn unplaced_events(&self) -> u64 {
+        self.unplaced_events
     }
 
     /// The listed channels to ask the PBX for their call id: a channel first seen in a
@@ -170,5 +202,34 @@ mod tests {
             again.iter().all(|l| l.keys.call_id == Some(id)),
             "{again:?}"
         );
+    }
+
+    #[test]
+    fn events_of_a_channel_first_seen_mid_call_wait_for_a_listing() {
+        let (list, rest): (Vec<Event>, Vec<Event>) = listing().into_iter().partition(|e| {
+            matches!(
+                e,
+                Event::CoreShowChannel(_) | Event::CoreShowChannelsComplete(_)
+            )
+        });
+        assert!(!list.is_empty() && !rest.is_empty());
+        // Without a listing, the hangups of a call under way are nobody's: no leg events
+        // (they would make an inbound call of an outbound call's legs).
+        let mut blind = AmiTranslator::new();
+        let out: Vec<_> = rest
+            .iter()
+            .flat_map(|e| blind.on_event(e, Utc::now()))
+            .collect();
+        assert!(out.is_empty(), "{out:?}");
+        assert!(blind.unplaced_events() > 0);
+        // Once listed, they are passed on.
+        let mut t = AmiTranslator::new();
+        t.resync(&list, Utc::now());
+        let out: Vec<_> = rest
+            .iter()
+            .flat_map(|e| t.on_event(e, Utc::now()))
+            .collect();
+        assert!(!out.is_empty());
+        assert_eq!(t.unplaced_events(), 0);
     }
 }
