@@ -193,3 +193,112 @@ async fn live_ari_transfer_to_a_missing_extension_keeps_the_customer() {
     let test = "live_ari_transfer_to_a_missing_extension_keeps_the_customer";
     transfer_refused(test, true, "5554100003").await;
 }
+
+/// Starts a blind transfer through the API and waits until the call's record shows its
+/// result; returns the record.
+async fn blind_transfer(
+    run: &Running,
+    call_id: &str,
+    destination: &str,
+    within: Duration,
+) -> Value {
+    let before = detail(run, call_id).await["transfers"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let (s, v) = run
+        .admin
+        .send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(json!({"call_id": call_id, "kind": "blind", "destination": destination})),
+        )
+        .await;
+    assert_eq!(s, 202, "blind transfer to {destination}: {v}");
+    until(run, call_id, within, "the transfer's result", |c| {
+        c["transfers"]
+            .as_array()
+            .is_some_and(|t| t.len() > before && t[before]["result"] != "pending")
+    })
+    .await
+}
+
+/// ARI blind transfer to an endpoint and to a number through the configured trunk: the target
+/// answers, takes the agent's place, and the call goes on with the customer (issue 11 point 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_blind_transfer_to_an_endpoint_or_a_number() {
+    let test = "live_ari_blind_transfer_to_an_endpoint_or_a_number";
+    let Some((run, call_id, phones)) = connected_call(test, true, "5554100004").await else {
+        return;
+    };
+    let second = Phone::start("agent1002", "agent-answer-1s.xml", &[]);
+    let call = blind_transfer(&run, &call_id, "PJSIP/agent1002", Duration::from_secs(15)).await;
+    let t = &call["transfers"][0];
+    assert_eq!(t["result"], "success", "{call}");
+    assert_eq!(t["kind"], "blind", "{call}");
+    assert_eq!(t["to"], "PJSIP/agent1002", "{call}");
+    stays_up(&run, &call_id, Duration::from_secs(3), "after the transfer").await;
+    finish(run, &call_id, phones).await;
+    drop(second);
+
+    // A number through the configured trunk (the customer phone answers 5554... after 1 s).
+    let test = "live_ari_blind_transfer_to_a_number";
+    let Some((run, call_id, phones)) = connected_call(test, true, "5554100005").await else {
+        return;
+    };
+    let call = blind_transfer(
+        &run,
+        &call_id,
+        "PJSIP/5554100006@trunk",
+        Duration::from_secs(15),
+    )
+    .await;
+    assert_eq!(call["transfers"][0]["result"], "success", "{call}");
+    stays_up(&run, &call_id, Duration::from_secs(3), "after the transfer").await;
+    // Another trunk is never one a caller may pick.
+    let (s, v) = run
+        .admin
+        .send(
+            Method::POST,
+            "/api/v1/transfers",
+            Some(json!({"call_id": call_id, "kind": "blind",
+                        "destination": "PJSIP/5554100007@trunk-offline"})),
+        )
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["field"], "destination", "{v}");
+    finish(run, &call_id, phones).await;
+}
+
+/// ARI blind transfer to a destination that exists but fails (a busy endpoint, a busy number,
+/// an endpoint that never answers): the customer stays with the agent and the record says the
+/// transfer failed (issue 11 point 2 of the transfers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_failed_blind_transfer_keeps_the_customer_with_the_agent() {
+    let test = "live_ari_failed_blind_transfer_keeps_the_customer_with_the_agent";
+    let Some((run, call_id, phones)) = connected_call(test, true, "5554100008").await else {
+        return;
+    };
+    let busy = Phone::start("agent1002", "agent-busy.xml", &[]);
+    let cases = [
+        ("PJSIP/agent1002", Duration::from_secs(15)),
+        // The customer phone answers 5552... busy.
+        ("PJSIP/5552100009@trunk", Duration::from_secs(15)),
+    ];
+    for (n, (destination, within)) in cases.into_iter().enumerate() {
+        let call = blind_transfer(&run, &call_id, destination, within).await;
+        let t = &call["transfers"][n];
+        assert_eq!(t["result"], "failed", "{destination}: {call}");
+        assert_eq!(t["to"], destination, "{call}");
+        stays_up(&run, &call_id, Duration::from_secs(2), destination).await;
+        let call = detail(&run, &call_id).await;
+        assert_eq!(call["state"], "connected", "{destination}: {call}");
+    }
+    drop(busy);
+    let _silent = Phone::start("agent1002", "agent-noanswer.xml", &[]);
+    let call = blind_transfer(&run, &call_id, "1002", Duration::from_secs(40)).await;
+    assert_eq!(call["transfers"][2]["result"], "failed", "{call}");
+    stays_up(&run, &call_id, Duration::from_secs(2), "after no answer").await;
+    let call = detail(&run, &call_id).await;
+    assert_eq!(call["state"], "connected", "{call}");
+    finish(run, &call_id, phones).await;
+}
