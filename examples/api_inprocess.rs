@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use hookflash_ami::AmiConfig;
 use hookflash_api::bus::EventBus;
-use hookflash_api::{AppState, Config, Protocol, ProviderRegistry, Settings};
+use hookflash_api::{AppState, Config, ExposeSecret, Protocol, ProviderRegistry, Settings};
 use hookflash_asterisk::{AmiPing, AmiProvider, AmiProviderConfig};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -80,7 +80,8 @@ async fn main() -> anyhow::Result<()> {
             }
             None => config
                 .admin_password
-                .clone()
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned())
                 .context("the database already has an admin: set HOOKFLASH_ADMIN_PASSWORD")?,
         };
 
@@ -94,7 +95,11 @@ async fn main() -> anyhow::Result<()> {
             server.host.clone(),
             server.port(),
             server.username.clone(),
-            server.secret.clone().unwrap_or_default(),
+            server
+                .secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned())
+                .unwrap_or_default(),
         );
         match AmiProvider::connect(AmiProviderConfig::new(ami)).await {
             Ok(provider) => {

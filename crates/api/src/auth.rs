@@ -151,8 +151,8 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
-/// A freshly issued token pair.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A freshly issued token pair. `Debug` never shows the tokens.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenPair {
     /// The access token (Bearer), valid 15 minutes.
     pub access_token: String,
@@ -165,6 +165,8 @@ pub struct TokenPair {
     /// The caller's role.
     pub role: Role,
 }
+
+debug_redacted!(TokenPair { token_type, expires_in, role; access_token, refresh_token });
 
 impl JwtKeys {
     /// Keys from a shared secret.

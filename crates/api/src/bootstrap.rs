@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use hookflash_store::{NewUser, Store, UserRole};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{ApiError, Result};
 use crate::password::check_password;
@@ -24,12 +25,14 @@ pub const ADMIN_USERNAME: &str = "admin";
 /// created); the store's error.
 pub async fn ensure_default_tenant_and_admin(
     store: &Store,
-    password: Option<String>,
+    password: Option<SecretString>,
 ) -> Result<Option<String>> {
     if !store.tenants().list().await?.is_empty() {
         return Ok(None);
     }
-    let password = password.filter(|p| !p.is_empty());
+    let password = password
+        .map(|p| p.expose_secret().to_owned())
+        .filter(|p| !p.is_empty());
     if let Some(p) = &password {
         check_password("HOOKFLASH_ADMIN_PASSWORD", p, &[ADMIN_USERNAME]).map_err(|e| {
             ApiError::Config(format!("the bootstrap admin password is refused: {e}"))

@@ -29,15 +29,24 @@
 //! acme = ["CRM_ID", "PRIORITY"] # tenant `acme` (slug or id): these instead
 //! ```
 //!
+//! `cors_allowed_origins = ["https://dialer.example.com"]` lets a dialer page on another
+//! origin call the API from a browser (none by default: no CORS headers at all).
+//!
 //! Environment overrides (applied after the file): `HOOKFLASH_LISTEN`, `HOOKFLASH_DATABASE_URL`,
-//! `HOOKFLASH_DEFAULT_REGION`, `HOOKFLASH_JWT_SECRET`, `HOOKFLASH_ADMIN_PASSWORD`, and per
-//! server the variable named by `secret_env` / `auth_token_env`. Secrets written in the file are
-//! accepted but the environment wins.
+//! `HOOKFLASH_DEFAULT_REGION`, `HOOKFLASH_JWT_SECRET`, `HOOKFLASH_ADMIN_PASSWORD`,
+//! `HOOKFLASH_CORS_ALLOWED_ORIGINS` (comma-separated), and per server the variable named by
+//! `secret_env` / `auth_token_env`. Secrets written in the file are accepted but the
+//! environment wins.
+//!
+//! Secrets (the JWT secret, the admin password, PBX secrets, Twilio auth tokens) are
+//! [`SecretString`]s: `Debug` prints `[REDACTED]`, so a logged or panicking configuration never
+//! shows them, and they are wiped from memory when dropped.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::error::{ApiError, Result};
@@ -112,7 +121,7 @@ pub struct AsteriskServer {
     pub username: String,
     /// The secret, if written in the file (the environment variable wins).
     #[serde(default)]
-    pub secret: Option<String>,
+    pub secret: Option<SecretString>,
     /// The environment variable holding the secret.
     #[serde(default)]
     pub secret_env: Option<String>,
@@ -159,7 +168,7 @@ pub struct TwilioAccount {
     pub account_sid: String,
     /// The auth token, if written in the file (the environment variable wins).
     #[serde(default)]
-    pub auth_token: Option<String>,
+    pub auth_token: Option<SecretString>,
     /// The environment variable holding the auth token.
     #[serde(default)]
     pub auth_token_env: Option<String>,
@@ -210,10 +219,10 @@ pub struct Config {
     pub phone_validation: PhoneValidation,
     /// The HS256 secret for JWTs (prefer `HOOKFLASH_JWT_SECRET`).
     #[serde(default)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// The bootstrap admin password (prefer `HOOKFLASH_ADMIN_PASSWORD`).
     #[serde(default)]
-    pub admin_password: Option<String>,
+    pub admin_password: Option<SecretString>,
     /// Request body limit in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
@@ -233,6 +242,10 @@ pub struct Config {
     /// (`[variables]`; none by default).
     #[serde(default)]
     pub variables: crate::variable_policy::VariablePolicy,
+    /// Origins (`https://host[:port]`) whose pages may call the API from a browser (CORS);
+    /// none by default.
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -269,6 +282,7 @@ impl Default for Config {
             asterisk: Vec::new(),
             twilio: Vec::new(),
             variables: crate::variable_policy::VariablePolicy::default(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -329,20 +343,28 @@ impl Config {
             self.default_region = v;
         }
         if let Some(v) = env("HOOKFLASH_JWT_SECRET") {
-            self.jwt_secret = Some(v);
+            self.jwt_secret = Some(v.into());
         }
         if let Some(v) = env("HOOKFLASH_ADMIN_PASSWORD") {
-            self.admin_password = Some(v);
+            self.admin_password = Some(v.into());
         }
         for server in &mut self.asterisk {
             if let Some(v) = env(&server.secret_env_name()) {
-                server.secret = Some(v);
+                server.secret = Some(v.into());
             }
         }
         for account in &mut self.twilio {
             if let Some(v) = env(&account.auth_token_env_name()) {
-                account.auth_token = Some(v);
+                account.auth_token = Some(v.into());
             }
+        }
+        if let Some(v) = env("HOOKFLASH_CORS_ALLOWED_ORIGINS") {
+            self.cors_allowed_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(())
     }
@@ -395,7 +417,10 @@ impl Config {
             }
         }
         if let Some(secret) = &self.jwt_secret {
-            crate::password::check_jwt_secret(secret).map_err(ApiError::Config)?;
+            crate::password::check_jwt_secret(secret.expose_secret()).map_err(ApiError::Config)?;
+        }
+        for origin in &self.cors_allowed_origins {
+            check_origin(origin)?;
         }
         if crate::phone::parse_region(&self.default_region).is_none() {
             return Err(ApiError::Config(format!(
@@ -405,6 +430,26 @@ impl Config {
         }
         self.variables.validate()?;
         Ok(())
+    }
+}
+
+/// A CORS origin as browsers send it: `http(s)://host[:port]`, no path, no trailing slash.
+fn check_origin(origin: &str) -> Result<()> {
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    let ok = rest.is_some_and(|host| {
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Config(format!(
+            "cors_allowed_origins: {origin:?} is not an origin (http(s)://host[:port], no path)"
+        )))
     }
 }
 
@@ -483,11 +528,25 @@ mod tests {
         };
         c.apply_env(env).unwrap();
         c.validate().unwrap();
-        assert_eq!(c.asterisk[0].secret.as_deref(), Some("s1"));
-        assert_eq!(c.asterisk[1].secret.as_deref(), Some("s2"));
-        assert_eq!(c.twilio[0].auth_token.as_deref(), Some("tok"));
+        let exposed = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_owned());
+        assert_eq!(exposed(&c.asterisk[0].secret).as_deref(), Some("s1"));
+        assert_eq!(exposed(&c.asterisk[1].secret).as_deref(), Some("s2"));
+        assert_eq!(exposed(&c.twilio[0].auth_token).as_deref(), Some("tok"));
         assert_eq!(c.database_url, "postgres://x/y");
-        assert_eq!(c.jwt_secret.as_deref(), Some(STRONG_SECRET));
+        assert_eq!(exposed(&c.jwt_secret).as_deref(), Some(STRONG_SECRET));
+        // Debug never shows a secret (they are all set now).
+        c.admin_password = Some("admin-pass-never-shown".into());
+        let text = format!("{c:?}");
+        for secret in [
+            "s1\"",
+            "s2\"",
+            "tok\"",
+            STRONG_SECRET,
+            "admin-pass-never-shown",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(text.contains("REDACTED"), "{text}");
         assert_eq!(c.listen.port(), 9000);
     }
 
@@ -555,5 +614,29 @@ mod tests {
         let c = Config::load_with_env(None, |_| None).unwrap();
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let mut c = Config::default();
+        c.apply_env(|k| {
+            (k == "HOOKFLASH_CORS_ALLOWED_ORIGINS")
+                .then(|| "https://dialer.example.com, http://localhost:3000".to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            ["https://dialer.example.com", "http://localhost:3000"]
+        );
+        c.validate().unwrap();
+        for bad in [
+            "dialer.example.com",
+            "https://x.example/page",
+            "*",
+            "https://",
+        ] {
+            c.cors_allowed_origins = vec![bad.to_owned()];
+            assert!(c.validate().is_err(), "{bad}");
+        }
     }
 }

@@ -32,6 +32,8 @@
 //! - `POST /api/v1/calls` records the call as `created` in the store before asking the provider
 //!   to originate; a failed originate closes that record as `failed`.
 
+#[macro_use]
+mod redact;
 mod auth;
 mod bootstrap;
 mod config;
@@ -71,6 +73,8 @@ pub use hookflash_provider::{ProbeReport, ServerProbe};
 /// `hookflash-pipeline`.
 pub use hookflash_pipeline::bus;
 pub use router::router;
+/// The secret wrapper of the configuration (`secrecy`): `Debug` never prints its content.
+pub use secrecy::{ExposeSecret, SecretString};
 pub use routes::auth::DEFAULT_TENANT_SLUG;
 pub use serve::{ServeConfig, serve};
 pub use state::{AppState, ProviderRegistry, ServerEntry, Settings};

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use hookflash_provider::{CallId, CallProvider, TenantId, TransferId};
 use hookflash_store::Store;
+use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::auth::{JwtKeys, SessionChanges};
 use crate::bus::EventBus;
@@ -110,8 +111,8 @@ pub struct Settings {
     pub login_attempts_per_minute: u32,
     /// Login attempts per client address per minute, whatever the usernames.
     pub login_attempts_per_ip_per_minute: u32,
-    /// The HS256 secret.
-    pub jwt_secret: Vec<u8>,
+    /// The HS256 secret (`Debug` shows `[REDACTED]`).
+    pub jwt_secret: SecretSlice<u8>,
     /// WebSocket heartbeat interval.
     pub ws_heartbeat: Duration,
     /// Messages queued for one WebSocket client before it is closed as too slow.
@@ -131,7 +132,7 @@ impl Settings {
     /// drawn, so tokens do not survive a restart (and a warning is logged).
     pub fn from_config(config: &Config) -> Self {
         let jwt_secret = match &config.jwt_secret {
-            Some(s) if !s.is_empty() => s.as_bytes().to_vec(),
+            Some(s) if !s.expose_secret().is_empty() => s.expose_secret().as_bytes().to_vec(),
             _ => {
                 tracing::warn!(
                     "no HOOKFLASH_JWT_SECRET: using a random secret; tokens end at restart"
@@ -154,12 +155,12 @@ impl Settings {
             body_limit: config.body_limit,
             login_attempts_per_minute: config.login_attempts_per_minute,
             login_attempts_per_ip_per_minute: config.login_attempts_per_ip_per_minute,
-            jwt_secret,
+            jwt_secret: SecretSlice::from(jwt_secret),
             ws_heartbeat: Duration::from_secs(20),
             ws_queue: 256,
             variables: config.variables.clone(),
             platform_tenant: crate::routes::auth::DEFAULT_TENANT_SLUG.to_owned(),
-            cors_allowed_origins: Vec::new(),
+            cors_allowed_origins: config.cors_allowed_origins.clone(),
         }
     }
 }
@@ -246,6 +247,7 @@ impl TransferBook {
         (!self.expired(at, now)).then_some(entry)
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -294,7 +296,7 @@ impl AppState {
                 store,
                 providers,
                 bus,
-                jwt: JwtKeys::from_secret(&settings.jwt_secret),
+                jwt: JwtKeys::from_secret(settings.jwt_secret.expose_secret()),
                 login_limiter: LoginLimiter::new(
                     settings.login_attempts_per_minute,
                     settings.login_attempts_per_ip_per_minute,
@@ -417,6 +419,20 @@ mod tests {
         book.put("f".into(), entry(6), t0 + 30 * min);
         assert_eq!(book.len(), 1, "only f");
         assert!(book.get("f", t0 + 30 * min).is_some());
+    }
+
+    #[test]
+    fn settings_debug_never_shows_the_jwt_secret() {
+        let config = Config {
+            jwt_secret: Some("q8Jx3mZ0r5Vt9Lk2WbN7yPc4Hs6Df1Ga0Ue8Ri3To5Y".into()),
+            ..Config::default()
+        };
+        let settings = Settings::from_config(&config);
+        let text = format!("{settings:?}");
+        assert!(!text.contains("q8Jx3mZ0r5Vt9Lk2"), "{text}");
+        let bytes = format!("{:?}", b"q8Jx".to_vec());
+        assert!(!text.contains(bytes.trim_end_matches(']')), "{text}");
+        assert!(text.contains("REDACTED"), "{text}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use hookflash_api::{AsteriskServer, Config, Protocol, ProviderRegistry};
 use hookflash_asterisk::{AmiPing, AriInfo};
 use hookflash_pipeline::listener::Source;
 use hookflash_twilio::TwilioAccountFetch;
+use secrecy::ExposeSecret;
 
 use crate::late;
 
@@ -85,7 +86,11 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
     }
     let mut webhook_states = Vec::new();
     for account in &config.twilio {
-        let Some(token) = account.auth_token.clone() else {
+        let Some(token) = account
+            .auth_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned())
+        else {
             bail!(
                 "twilio account {}: no auth token; set {}",
                 account.name,
@@ -128,7 +133,7 @@ pub async fn connect_providers(config: &Config) -> Result<Connected> {
 
 /// Connects one Asterisk server (AMI or ARI). Its CDRs (AMI) arrive as provider events.
 async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
-    let Some(secret) = server.secret.clone() else {
+    let Some(secret) = server.secret.as_ref().map(|s| s.expose_secret().to_owned()) else {
         bail!(
             "asterisk server {}: no secret; set {}",
             server.name,

@@ -61,13 +61,23 @@ pub struct NewApiKey {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A freshly created key: the secret is returned this once and never again.
-#[derive(Debug, Clone)]
+/// A freshly created key: the secret is returned this once and never again. `Debug` never
+/// shows it.
+#[derive(Clone)]
 pub struct CreatedApiKey {
     /// The stored key.
     pub key: ApiKey,
     /// The whole secret to hand to the client: `hfk_<prefix>_<secret>`.
     pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedApiKey")
+            .field("key", &self.key)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Api keys: created per tenant, verified from the presented secret alone.
@@ -222,7 +232,29 @@ impl ApiKeys<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_prefix;
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let created = CreatedApiKey {
+            key: ApiKey {
+                id: Uuid::nil(),
+                tenant_id: Uuid::nil(),
+                user_id: None,
+                name: "crm".into(),
+                prefix: "abc".into(),
+                scopes: vec!["agent".into()],
+                created_at: now(),
+                last_used_at: None,
+                expires_at: None,
+                revoked_at: None,
+            },
+            secret: "hfk_abc_0123456789deadbeef".into(),
+        };
+        let text = format!("{created:?}");
+        assert!(!text.contains("0123456789deadbeef"), "{text}");
+        assert!(text.contains("abc"), "{text}");
+    }
 
     #[test]
     fn parses_prefix() {

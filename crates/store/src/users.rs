@@ -54,8 +54,8 @@ pub struct User {
     pub password_expires_at: Option<DateTime<Utc>>,
 }
 
-/// What [`Users::create`] needs.
-#[derive(Debug, Clone)]
+/// What [`Users::create`] needs. `Debug` never shows the password.
+#[derive(Clone)]
 pub struct NewUser {
     /// Login name.
     pub username: String,
@@ -67,6 +67,18 @@ pub struct NewUser {
     pub password: String,
     /// Role.
     pub role: UserRole,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("password", &"<redacted>")
+            .field("role", &self.role)
+            .finish()
+    }
 }
 
 /// Users of one tenant: create, find for login, verify passwords.
@@ -356,6 +368,20 @@ mod tests {
         assert!(verify_password("s3cret", &hash).await.unwrap());
         assert!(!verify_password("wrong", &hash).await.unwrap());
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let new = NewUser {
+            username: "ann".into(),
+            email: None,
+            display_name: None,
+            password: "hunter2-but-longer".into(),
+            role: UserRole::Agent,
+        };
+        let text = format!("{new:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("ann"), "{text}");
     }
 
     #[test]

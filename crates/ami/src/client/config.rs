@@ -192,6 +192,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn debug_never_shows_the_secret() {
+        let config = AmiConfig::new("pbx", 5038, "ami", "s3cr3t-ami-pass");
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cr3t-ami-pass"), "{text}");
+        assert!(
+            text.contains("ami") && text.contains("<redacted>"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
         let p = ReconnectPolicy {
             enabled: true,

@@ -97,14 +97,17 @@ pub struct CreateApiKeyBody {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A created key, with its secret: shown this once, it cannot be read again.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A created key, with its secret: shown this once, it cannot be read again (nor by
+/// `Debug`).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedApiKeyView {
     /// The key.
     pub key: ApiKeyView,
     /// The secret to present as `X-API-Key` or `Authorization: Bearer`.
     pub secret: String,
 }
+
+debug_redacted!(CreatedApiKeyView { key; secret });
 
 fn check_name(name: &str) -> Result<String> {
     reject_crlf("name", name)?;

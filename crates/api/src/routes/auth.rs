@@ -24,8 +24,8 @@ use crate::state::AppState;
 /// The tenant used when a login names none.
 pub const DEFAULT_TENANT_SLUG: &str = "default";
 
-/// `POST /api/v1/auth/login`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// `POST /api/v1/auth/login`. `Debug` never shows the password.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// Username or email (any case).
@@ -37,16 +37,20 @@ pub struct LoginBody {
     pub tenant: Option<String>,
 }
 
-/// `POST /api/v1/auth/refresh`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+debug_redacted!(LoginBody { username, tenant; password });
+
+/// `POST /api/v1/auth/refresh`. `Debug` never shows the token.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     /// The refresh token from the login or the last refresh (each is good once).
     pub refresh_token: String,
 }
 
-/// `POST /api/v1/auth/password`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+debug_redacted!(RefreshBody { ; refresh_token });
+
+/// `POST /api/v1/auth/password`. `Debug` never shows the passwords.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordBody {
     /// Username or email (any case).
@@ -59,6 +63,8 @@ pub struct ChangePasswordBody {
     #[serde(default)]
     pub tenant: Option<String>,
 }
+
+debug_redacted!(ChangePasswordBody { username, tenant; current_password, new_password });
 
 /// The user a username and password name, with the same work whether or not the tenant and
 /// the user exist (one argon2 verification, one limiter check), so neither can be told apart

@@ -78,8 +78,8 @@ pub struct CreateTenantBody {
 }
 
 /// The created tenant and its first admin, whose generated one-time password is shown only
-/// here (it must be changed at first login, within 72 hours).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// here (it must be changed at first login, within 72 hours; `Debug` never shows it).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedTenant {
     /// The tenant.
     pub tenant: TenantView,
@@ -88,6 +88,8 @@ pub struct CreatedTenant {
     /// The admin's one-time password.
     pub admin_one_time_password: String,
 }
+
+debug_redacted!(CreatedTenant { tenant, admin; admin_one_time_password });
 
 /// `PATCH /api/v1/tenants/{id}`: only the fields present change.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

@@ -86,8 +86,8 @@ impl From<User> for UserView {
     }
 }
 
-/// `POST /api/v1/users`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// `POST /api/v1/users`. `Debug` never shows the password.
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
     /// Login name: 1 to 64 of letters, digits, `.`, `_`, `-`, `@`.
@@ -108,8 +108,10 @@ pub struct CreateUserBody {
     pub password: Option<String>,
 }
 
+debug_redacted!(CreateUserBody { username, email, display_name, role; password });
+
 /// The created user, with the generated password when none was given (shown only once).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreatedUser {
     /// The user.
     pub user: UserView,
@@ -118,8 +120,10 @@ pub struct CreatedUser {
     pub one_time_password: Option<String>,
 }
 
+debug_redacted!(CreatedUser { user; one_time_password });
+
 /// `PATCH /api/v1/users/{id}`: only the fields present change.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
     /// `admin`, `supervisor` or `agent`.
@@ -137,6 +141,8 @@ pub struct UpdateUserBody {
     #[serde(default)]
     pub password: Option<String>,
 }
+
+debug_redacted!(UpdateUserBody { role, display_name, active; password });
 
 fn parse_role(role: &str) -> Result<UserRole> {
     role.trim()
