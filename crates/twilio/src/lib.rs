@@ -86,7 +86,7 @@ pub use error::{ApiErrorBody, TwilioError};
 pub use pacing::TokenBucket;
 pub use probe::TwilioAccountFetch;
 pub use provider::{TwilioProvider, WebhookState};
-pub use registry::Params;
+pub use registry::{Params, TwilioTranslator};
 pub use signature::{
     SIGNATURE_HEADER, body_sha256_hex, compute_signature, validate_form, validate_json,
 };

@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 use crate::api::{Form, TwilioApi};
 use crate::config::{BridgeMode, TwilioConfig, is_sid};
 use crate::error::TwilioError;
-use crate::registry::Registry;
+use crate::registry::TwilioTranslator;
 use crate::replay::ReplayGuard;
 use crate::urls::Urls;
 
@@ -56,7 +56,7 @@ pub(crate) struct Inner {
     pub(crate) api: TwilioApi,
     pub(crate) urls: Urls,
     events: broadcast::Sender<ProviderEvent>,
-    registry: Mutex<Registry>,
+    registry: Mutex<TwilioTranslator>,
     pub(crate) replay: Mutex<ReplayGuard>,
     transfers: Mutex<HashMap<String, Transfer>>,
 }
@@ -133,7 +133,7 @@ impl TwilioProvider {
             config,
             api,
             events,
-            registry: Mutex::new(Registry::new(MAX_CALLS)),
+            registry: Mutex::new(TwilioTranslator::new(MAX_CALLS)),
             transfers: Mutex::new(HashMap::new()),
         };
         Ok(Self {

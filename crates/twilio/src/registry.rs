@@ -68,9 +68,39 @@ pub(crate) struct CallInfo {
     pub(crate) second: Option<String>,
 }
 
-/// The provider's memory of calls and legs, bounded to `max_calls` calls.
+/// Translates Twilio's webhooks (call status, `<Dial>` action, answering-machine detection,
+/// recording and conference callbacks) into provider-neutral [`LegEvent`]s.
+///
+/// Sans-IO: each method takes the callback's form [`Params`] and `now` (the time it
+/// arrived) and returns the leg events it means; it reads no clock and does no I/O, so a
+/// recorded series of callbacks replays to the same events (`benches/translate.rs`). The
+/// [`TwilioProvider`](crate::TwilioProvider) feeds it from its webhook router, and tells it
+/// about the legs it creates through the REST API ([`TwilioTranslator::set_agent_leg`],
+/// [`TwilioTranslator::set_leg`]) and the hangups it asks for
+/// ([`TwilioTranslator::note_hangup_request`]).
+///
+/// A leg is a Twilio call, its [`LegId`] the call SID. Every event carries our call id (the
+/// webhook URL names it), the call's root SID as [`hookflash_provider::Correlation::linkedid`]
+/// and the leg it talks to as `peer`. Twilio's facts it maps to neutral events:
+///
+/// * `CallStatus` `ringing`, `in-progress`/`answered`, `completed` become ringing, answered
+///   (with the agent's originate result or the dialled leg's dial result) and hung up;
+///   `busy`, `no-answer`, `failed`, `canceled` become the dial result (or the agent's
+///   originate failure) and the hangup, with a Q.850 cause (`SipResponseCode` mapped to the
+///   closest cause when Twilio gives one).
+/// * A `<Dial>`led leg that answers is bridged with its dialler (`dial:<parent SID>`): Twilio
+///   reports no bridge.
+/// * Twilio never says who hung up: a leg we asked to end, or whose `<Dial>` or peer ended
+///   first, ended on our side; otherwise its own party hung up.
+/// * A `<Dial>` that created no leg (its action callback has a `DialCallStatus` of `busy`,
+///   `no-answer` or `failed` and no `DialCallSid`) is [`LegEventKind::DialFailed`] on the
+///   dialling leg, the only word on it.
+/// * `Timestamp` has whole seconds only: the arrival time `now` is used when within a few
+///   seconds of it (sub-second order kept), the stamped time for a late (retried) callback.
+///
+/// Memory is bounded to `max_calls` calls: past it, the oldest call and its legs are forgotten.
 #[derive(Debug)]
-pub(crate) struct Registry {
+pub struct TwilioTranslator {
     legs: HashMap<String, LegInfo>,
     calls: HashMap<CallId, CallInfo>,
     order: VecDeque<CallId>,
@@ -119,8 +149,9 @@ pub(crate) fn cause_from_sip(code: u16) -> u16 {
     }
 }
 
-impl Registry {
-    pub(crate) fn new(max_calls: usize) -> Self {
+impl TwilioTranslator {
+    /// A translator that remembers at most `max_calls` calls (at least 1).
+    pub fn new(max_calls: usize) -> Self {
         Self {
             legs: HashMap::new(),
             calls: HashMap::new(),
@@ -157,12 +188,12 @@ impl Registry {
     }
 
     /// The call and role of a leg we have seen.
-    pub(crate) fn leg(&self, sid: &str) -> Option<(CallId, LegRole)> {
+    pub fn leg(&self, sid: &str) -> Option<(CallId, LegRole)> {
         self.legs.get(sid).map(|l| (l.call_id, l.role))
     }
 
     /// Whether the leg is still being set up (queued or ringing): hang-ups become `canceled`.
-    pub(crate) fn is_ringing(&self, sid: &str) -> bool {
+    pub fn is_ringing(&self, sid: &str) -> bool {
         self.legs.get(sid).is_some_and(|l| l.phase < Phase::Up)
     }
 
@@ -175,26 +206,23 @@ impl Registry {
         self.call_mut(call_id).conference = Some(conference_sid.to_owned());
     }
 
-    /// Records the agent leg right after CreateCall answered.
-    pub(crate) fn set_agent_leg(&mut self, call_id: CallId, sid: &str) {
+    /// Records the agent leg of a call right after `CreateCall` answered with its SID.
+    pub fn set_agent_leg(&mut self, call_id: CallId, sid: &str) {
         self.call_mut(call_id).agent = Some(sid.to_owned());
         self.ensure_leg(sid, call_id, LegRole::Agent, None);
     }
 
     /// Records a leg we created through the API (a customer participant, a transfer target).
-    pub(crate) fn set_leg(&mut self, call_id: CallId, sid: &str, role: LegRole) {
+    pub fn set_leg(&mut self, call_id: CallId, sid: &str, role: LegRole) {
         if role == LegRole::Customer {
             self.call_mut(call_id).customer = Some(sid.to_owned());
         }
         self.ensure_leg(sid, call_id, role, None);
     }
 
-    /// Notes that we asked for the leg to end; returns the event that says so.
-    pub(crate) fn note_hangup_request(
-        &mut self,
-        sid: &str,
-        now: DateTime<Utc>,
-    ) -> Option<LegEvent> {
+    /// Notes that we asked for the leg to end (its hangup is then ours, `Local`); returns the
+    /// event that says so, `None` for a leg never seen.
+    pub fn note_hangup_request(&mut self, sid: &str, now: DateTime<Utc>) -> Option<LegEvent> {
         let leg = self.legs.get_mut(sid)?;
         leg.hangup_requested = true;
         let call_id = leg.call_id;

@@ -290,7 +290,7 @@ async fn status(
 }
 
 type Translate = fn(
-    &mut crate::registry::Registry,
+    &mut crate::registry::TwilioTranslator,
     CallId,
     &Params,
     chrono::DateTime<Utc>,
@@ -328,7 +328,7 @@ async fn amd(
         &call_id,
         &headers,
         &body,
-        crate::registry::Registry::amd_callback,
+        crate::registry::TwilioTranslator::amd_callback,
     )
 }
 
@@ -345,7 +345,7 @@ async fn recording(
         &call_id,
         &headers,
         &body,
-        crate::registry::Registry::recording_callback,
+        crate::registry::TwilioTranslator::recording_callback,
     )
 }
 
@@ -362,6 +362,6 @@ async fn conference(
         &call_id,
         &headers,
         &body,
-        crate::registry::Registry::conference_callback,
+        crate::registry::TwilioTranslator::conference_callback,
     )
 }

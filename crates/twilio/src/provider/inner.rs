@@ -9,14 +9,14 @@ use hookflash_provider::{CallId, LegEvent, LegEventKind, LegRole, ProviderError,
 use crate::api::Form;
 use crate::config::BridgeMode;
 use crate::error::TwilioError;
-use crate::registry::Registry;
+use crate::registry::TwilioTranslator;
 use crate::twiml::{self, Element};
 use crate::urls::DialPlan;
 
 use super::{CALL_EVENTS, DialTarget, Inner, lock};
 
 impl Inner {
-    pub(crate) fn registry(&self) -> MutexGuard<'_, Registry> {
+    pub(crate) fn registry(&self) -> MutexGuard<'_, TwilioTranslator> {
         lock(&self.registry)
     }
 

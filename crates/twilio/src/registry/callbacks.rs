@@ -2,14 +2,15 @@
 //! conferences.
 
 use chrono::{DateTime, Utc};
-use hookflash_provider::{CallId, LegEvent, LegEventKind, MediaDirection};
+use hookflash_provider::{CallId, DialOutcome, LegEvent, LegEventKind, MediaDirection};
 
-use super::{Params, Registry, leg_id, timestamp};
+use super::{Params, TwilioTranslator, leg_id, timestamp};
 
-impl Registry {
+impl TwilioTranslator {
     /// A `<Dial>` action callback: the dialling leg's `<Dial>` is over (`DialCallStatus`).
-    /// Returns the dial result for a dialled leg Twilio never reported on.
-    pub(crate) fn dial_action(
+    /// Returns [`LegEventKind::DialFailed`] on the dialling leg when the dial created no leg
+    /// (nothing else will report on it).
+    pub fn dial_action(
         &mut self,
         call_id: CallId,
         params: &Params,
@@ -22,25 +23,28 @@ impl Registry {
             leg.dial_action_seen = true;
         }
         let mut out = Vec::new();
-        let status = params.get("DialCallStatus").unwrap_or_default();
-        if params.get("DialCallSid").is_none() && matches!(status, "failed" | "busy" | "no-answer")
+        let status = match params.get("DialCallStatus").unwrap_or_default() {
+            "busy" => Some(DialOutcome::Busy),
+            "no-answer" => Some(DialOutcome::NoAnswer),
+            "failed" => Some(DialOutcome::ChanUnavail),
+            _ => None,
+        };
+        if let Some(status) = status
+            && params.get("DialCallSid").is_none()
         {
             // Twilio never created the dialled leg: report on the dialler.
             out.extend(self.event(
                 sid,
                 call_id,
                 timestamp(params, now),
-                LegEventKind::VariableSet {
-                    name: "DialCallStatus".to_owned(),
-                    value: status.to_owned(),
-                },
+                LegEventKind::DialFailed { status },
             ));
         }
         out
     }
 
-    /// An answering-machine-detection callback.
-    pub(crate) fn amd_callback(
+    /// An answering-machine-detection callback (`AnsweredBy`, passed on as a variable).
+    pub fn amd_callback(
         &mut self,
         call_id: CallId,
         params: &Params,
@@ -63,8 +67,8 @@ impl Registry {
         .collect()
     }
 
-    /// A recording status callback.
-    pub(crate) fn recording_callback(
+    /// A recording status callback: started, paused, stopped.
+    pub fn recording_callback(
         &mut self,
         call_id: CallId,
         params: &Params,
@@ -88,7 +92,7 @@ impl Registry {
 
     /// A conference status callback (`StatusCallbackEvent` participant-join, -leave, -hold,
     /// -unhold, -mute, -unmute; conference-start/end only record the conference SID).
-    pub(crate) fn conference_callback(
+    pub fn conference_callback(
         &mut self,
         call_id: CallId,
         params: &Params,

@@ -6,9 +6,9 @@ use hookflash_provider::{
     OriginateFailure, OriginateOutcome,
 };
 
-use super::{Params, Phase, Registry, cause_from_sip, leg_id, timestamp};
+use super::{Params, Phase, TwilioTranslator, cause_from_sip, leg_id, timestamp};
 
-impl Registry {
+impl TwilioTranslator {
     /// Builds an event with the keys we know: our call id, the call's root SID as linkedid
     /// (the agent leg's SID; else the parent's; else the leg's own), and the peer leg.
     pub(crate) fn event(
@@ -34,8 +34,9 @@ impl Registry {
         Some(event)
     }
 
-    /// Translates a call status callback (`CallStatus`) into events.
-    pub(crate) fn status_callback(
+    /// Translates a call status callback (`CallStatus`) of a leg of `call_id` playing `role`
+    /// (the status callback URL names both) into events.
+    pub fn status_callback(
         &mut self,
         call_id: CallId,
         role: LegRole,

@@ -27,7 +27,7 @@ fn kinds(events: &[LegEvent]) -> Vec<(&str, &'static str)> {
 fn agent_then_customer_answered_and_customer_hangs_up() {
     let now = Utc::now();
     let call = CallId::new_random();
-    let mut reg = Registry::new(10);
+    let mut reg = TwilioTranslator::new(10);
     reg.set_agent_leg(call, AGENT);
     let ev = reg.status_callback(
         call,
@@ -141,7 +141,7 @@ fn agent_then_customer_answered_and_customer_hangs_up() {
 fn unanswered_outcomes_carry_reason_and_cause() {
     let now = Utc::now();
     let call = CallId::new_random();
-    let mut reg = Registry::new(10);
+    let mut reg = TwilioTranslator::new(10);
     reg.set_agent_leg(call, AGENT);
     let ev = reg.status_callback(
         call,
@@ -186,7 +186,7 @@ fn unanswered_outcomes_carry_reason_and_cause() {
 
 #[test]
 fn bounded_by_calls() {
-    let mut reg = Registry::new(2);
+    let mut reg = TwilioTranslator::new(2);
     let calls: Vec<CallId> = (0..3).map(|_| CallId::new_random()).collect();
     for (i, c) in calls.iter().enumerate() {
         reg.set_agent_leg(*c, &format!("CA0000000000000000000000000000001{i}"));
@@ -219,4 +219,62 @@ fn sip_causes() {
     assert_eq!(cause_from_sip(480), 18);
     assert_eq!(cause_from_sip(503), 34);
     assert_eq!(cause_from_sip(404), 1);
+}
+
+/// A `<Dial>` to a busy customer that Twilio never created a leg for: only the action callback
+/// tells, as a neutral dial failure on the agent, and the tracker records a busy call.
+#[test]
+fn a_dial_without_a_leg_is_a_dial_failure_on_the_dialler() {
+    use hookflash_calls::{Disposition, Tracker, TrackerConfig};
+    let t0 = chrono::DateTime::from_timestamp(1_795_315_411, 0).unwrap_or_default();
+    let at = |s: i64| t0 + chrono::TimeDelta::seconds(s);
+    let call = CallId::new_random();
+    let mut tracker = Tracker::new(TrackerConfig::default());
+    tracker.register_originate(
+        call,
+        hookflash_provider::TenantId::new_random(),
+        "client:alice",
+        "+15552000008",
+        t0,
+    );
+    let mut reg = TwilioTranslator::new(10);
+    reg.set_agent_leg(call, AGENT);
+    let mut events = Vec::new();
+    for (status, s) in [("initiated", 0), ("ringing", 1), ("in-progress", 2)] {
+        events.extend(reg.status_callback(
+            call,
+            LegRole::Agent,
+            &p(&[("CallSid", AGENT), ("CallStatus", status)]),
+            at(s),
+        ));
+    }
+    let failed = reg.dial_action(
+        call,
+        &p(&[("CallSid", AGENT), ("DialCallStatus", "busy")]),
+        at(3),
+    );
+    assert_eq!(
+        failed.iter().map(|e| &e.kind).collect::<Vec<_>>(),
+        [&LegEventKind::DialFailed {
+            status: DialOutcome::Busy
+        }]
+    );
+    assert_eq!(failed[0].leg.as_str(), AGENT);
+    events.extend(failed);
+    events.extend(reg.status_callback(
+        call,
+        LegRole::Agent,
+        &p(&[("CallSid", AGENT), ("CallStatus", "completed")]),
+        at(4),
+    ));
+    for e in &events {
+        tracker.apply(e, e.at);
+    }
+    tracker.expire(at(60));
+    let r = tracker.call(&call).cloned();
+    assert_eq!(
+        r.as_ref().and_then(|r| r.disposition),
+        Some(Disposition::Busy),
+        "{r:#?}"
+    );
 }
