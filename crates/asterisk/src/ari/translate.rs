@@ -58,7 +58,7 @@ pub(crate) struct ChannelInfo {
 /// Sans-IO: [`AriTranslator::on_event`] takes an event and `now` (used only for an event
 /// whose `timestamp` cannot be read) and returns the leg events it means; it reads no clock,
 /// opens no socket and takes no lock, so a recorded event stream replays to the same output
-/// (see `benches/translate.rs`).
+/// (see `benches/ari_translate.rs`).
 ///
 /// A leg is a channel, its [`LegId`] the channel's `id` (AMI's `Uniqueid`). The translator
 /// reports the channels that are part of a call and nothing else, since an application
