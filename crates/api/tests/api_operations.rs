@@ -539,6 +539,62 @@ async fn revoking_a_key_closes_its_websocket(db: Db) {
     }
 }
 
+/// Deactivating a tenant closes its open WebSockets at once; another tenant's stay open.
+async fn deactivating_a_tenant_closes_its_websockets(db: Db) {
+    let (app, _, root) = platform_app(db).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let open = |token: String| async move {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{addr}/api/v1/ws?token={token}"))
+                .await
+                .unwrap();
+        let hello = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(hello.to_text().unwrap().contains("hello"), "{hello:?}");
+        ws
+    };
+    let mut b_ws = open(app.b.agent1.clone()).await;
+    let mut a_ws = open(app.a.agent1.clone()).await;
+    let (s, _) = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/tenants/{}", app.b.tenant),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), b_ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => {
+                assert_eq!(u16::from(frame.code), CLOSE_SESSION_REVOKED);
+                break;
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), a_ws.next())
+            .await
+            .is_err(),
+        "tenant a's stream stays open and quiet"
+    );
+}
+
 /// A user PATCH that is refused changes nothing: the name given with the last admin's
 /// deactivation is not kept (asked by an admin api key, which the "not yourself" guard does
 /// not stop).
@@ -677,6 +733,7 @@ on_both!(
     tenants_are_for_platform_admins,
     api_keys_are_created_once_listed_and_revoked,
     revoking_a_key_closes_its_websocket,
+    deactivating_a_tenant_closes_its_websockets,
     a_refused_patch_applies_nothing,
     cors_only_for_configured_origins,
 );
