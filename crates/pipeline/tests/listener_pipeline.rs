@@ -11,9 +11,10 @@ use chrono::{TimeDelta, Utc};
 use hookflash_pipeline::bus::{BusMessage, EventBus, Publisher};
 use hookflash_pipeline::listener::{Listener, ListenerConfig, Source};
 use hookflash_provider::{
-    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, HangupCause,
-    LegEvent, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot, MediaDirection,
-    OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest, TransferId,
+    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, CdrRecord,
+    HangupCause, LegEvent, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot,
+    MediaDirection, OriginateFailure, OriginateOutcome, OriginateRequest, ParkRequest,
+    ProviderError, ProviderEvent, RecordingRequest, TransferId,
 };
 use hookflash_store::{BatchConfig, CallRow, CallWrite, Store};
 use tokio::sync::mpsc;
@@ -339,5 +340,142 @@ async fn inbound_calls_are_stored_with_an_e164_to_number_and_did() {
     assert_eq!(row.direction, "inbound", "{record:?}");
     assert_eq!(row.to_number.as_deref(), Some("+15551204000"), "{record:?}");
     assert_eq!(row.did.as_deref(), Some("+15551204000"));
+    listener.shutdown().await.unwrap();
+}
+
+/// Beside a separate listener, the api process's pipeline handles only the refusals of its
+/// own Originates: no reconcile (a call open in the store stays open), no other leg event, no
+/// CDR; a refusal ends its call as failed, written and published with the API row's tenant.
+#[tokio::test]
+async fn a_refusals_only_source_records_refusals_and_nothing_else() {
+    let f = fixture().await;
+    let open = api_row(&f).await;
+    let refused = api_row(&f).await;
+    let bus = EventBus::new(64);
+    let mut rx = bus.subscribe();
+    let source = Source::refusals_only(f.source.name, f.source.protocol, f.source.provider);
+    let listener = Listener::start(
+        f.store.clone(),
+        vec![source],
+        Publisher::Local(bus.clone()),
+        ListenerConfig::default(),
+    );
+    f.tx.send(agent_leg(open, created(), 0)).unwrap();
+    f.tx.send(agent_leg(open, LegEventKind::Ringing, 5))
+        .unwrap();
+    let mut cdr = CdrRecord::default();
+    cdr.leg = "1795315411.4".into();
+    f.tx.send(ProviderEvent::Cdr(Box::new(cdr))).unwrap();
+    let failed = LegEventKind::OriginateResult {
+        outcome: OriginateOutcome::Failed {
+            failure: OriginateFailure::Refused,
+            message: Some("Originate failed".into()),
+        },
+    };
+    f.tx.send(ProviderEvent::Leg(
+        LegEvent::new(LegId::new("refused-1").unwrap(), Utc::now(), failed).with_call_id(refused),
+    ))
+    .unwrap();
+    let ended = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("bus messages in time")
+            .unwrap();
+        let record = msg.record().unwrap();
+        assert_eq!(record.call_id, refused, "only the refused call is tracked");
+        assert_eq!(msg.tenant(), f.tenant);
+        if let BusMessage::CallEnded { record, .. } = &*msg {
+            break record.clone();
+        }
+    };
+    assert_eq!(ended.call_id, refused);
+    let row = f
+        .store
+        .calls()
+        .get(f.tenant, refused)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "ended");
+    assert_eq!(row.disposition.as_deref(), Some("failed"), "{row:?}");
+    assert_eq!(row.server.as_deref(), Some("pbx1"));
+    listener.shutdown().await.unwrap();
+    // The other call was left to the listener that owns it: not reconciled, not advanced.
+    let untouched = f.store.calls().get(f.tenant, open).await.unwrap().unwrap();
+    assert_eq!(untouched.state, "created", "{untouched:?}");
+    assert_eq!(untouched.version, 0);
+    assert!(
+        f.store
+            .cdrs()
+            .get(f.tenant, "1795315411.4")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A provider's billing record ([`ProviderEvent::Cdr`]) is stored tied to the call whose leg
+/// it names, with the call's own figures beside it; the writer's figures are in the registry.
+#[tokio::test]
+async fn cdr_events_are_stored_with_their_call() {
+    let f = fixture().await;
+    let call = api_row(&f).await;
+    let bus = EventBus::new(64);
+    let mut rx = bus.subscribe();
+    let listener = Listener::start(
+        f.store.clone(),
+        vec![f.source],
+        Publisher::Local(bus.clone()),
+        ListenerConfig::default(),
+    );
+    f.tx.send(agent_leg(call, created(), 0)).unwrap();
+    f.tx.send(agent_leg(call, LegEventKind::Answered, 10))
+        .unwrap();
+    // Published means applied: the tracker knows the leg before the CDR arrives.
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if msg.record().is_some_and(|r| {
+            r.answered_at.is_some() || r.legs.iter().any(|l| l.answered_at.is_some())
+        }) {
+            break;
+        }
+    }
+    let mut cdr = CdrRecord::default();
+    cdr.leg = "1795315411.4".into();
+    cdr.billable_secs = Some(6);
+    cdr.disposition = Some("ANSWERED".into());
+    cdr.fields = vec![("Event".into(), "Cdr".into())];
+    f.tx.send(ProviderEvent::Cdr(Box::new(cdr))).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let row = loop {
+        if let Some(row) = f.store.cdrs().get(f.tenant, "1795315411.4").await.unwrap() {
+            break row;
+        }
+        assert!(std::time::Instant::now() < deadline, "the CDR was stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(row.call_id, Some(*call.as_uuid()));
+    assert_eq!(row.billsec, Some(6));
+    assert_eq!(row.raw["Event"], "Cdr");
+    assert_eq!(row.raw["hookflash"]["call_id"], call.to_string());
+    listener.flush().await.unwrap();
+    let text = listener.metrics().render();
+    assert!(text.contains("hookflash_listener_cdrs_total 1"), "{text}");
+    assert!(
+        text.contains("hookflash_pipeline_calls_tracked{server=\"pbx1\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hookflash_pipeline_writer_dead_letters_total 0"),
+        "{text}"
+    );
+    assert!(listener.writer_stats().rows > 0);
+    assert!(
+        !text.contains("hookflash_pipeline_writer_rows_written_total 0"),
+        "{text}"
+    );
     listener.shutdown().await.unwrap();
 }
