@@ -236,6 +236,7 @@ async fn tenants_are_for_platform_admins(db: Db) {
         .await;
     assert_eq!(s, StatusCode::OK, "{tokens}");
     let boss = tokens["access_token"].as_str().unwrap().to_owned();
+    let boss_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let (s, _) = app
         .send(Method::GET, "/api/v1/users", Some(&boss), None)
         .await;
@@ -267,6 +268,15 @@ async fn tenants_are_for_platform_admins(db: Db) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = login(&app, &slug, "boss", "acme's own admin passphrase").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, body) = app
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": boss_refresh})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
     let (s, body) = app
         .send(
             Method::GET,

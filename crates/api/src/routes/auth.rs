@@ -198,6 +198,10 @@ pub(crate) async fn refresh(
         .await?
         .filter(|u| u.active && u.token_version == claims.ver && !u.must_change_password)
         .ok_or(ApiError::Unauthorized)?;
+    // A deactivated tenant's sessions get no new tokens.
+    if !state.store().tenants().is_active(tenant).await? {
+        return Err(ApiError::Unauthorized);
+    }
     Ok(Json(issue(&state, tenant, &user, Some(family), now).await?))
 }
 
