@@ -130,6 +130,20 @@ impl Tenants<'_> {
         self.get(id).await
     }
 
+    /// Deletes a tenant and, by cascade, everything of it; true when one was deleted. Only
+    /// for undoing a creation that could not be completed (a tenant is otherwise deactivated,
+    /// never deleted: its calls are records).
+    ///
+    /// # Errors
+    /// The database's error.
+    pub async fn delete(&self, id: TenantId) -> Result<bool, StoreError> {
+        let done = on_db!(&self.store.db, pool => sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(*id.as_uuid())
+            .execute(pool)
+            .await.map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
     /// True when the tenant exists and is active: what every authenticated request of the
     /// tenant needs.
     ///

@@ -192,6 +192,38 @@ pub(crate) async fn list_tenants(
     Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
 }
 
+/// Creates a new tenant's first admin with a one-time password; the user and the password.
+async fn first_admin(
+    state: &AppState,
+    tenant: &Tenant,
+    username: String,
+) -> Result<(User, String)> {
+    let password = one_time_password();
+    let users = state.store().users();
+    let admin = users
+        .create(
+            tenant.tenant_id(),
+            NewUser {
+                username,
+                email: None,
+                display_name: None,
+                password: password.clone(),
+                role: UserRole::Admin,
+            },
+        )
+        .await?;
+    let expires_at = one_time_expiry();
+    users
+        .require_password_change(tenant.tenant_id(), admin.id, Some(expires_at))
+        .await?;
+    let admin = User {
+        must_change_password: true,
+        password_expires_at: Some(expires_at),
+        ..admin
+    };
+    Ok((admin, password))
+}
+
 /// Creates a tenant and its first admin (platform admin); the admin's one-time password is in
 /// the answer, the only time it is shown.
 #[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenantBody,
@@ -230,28 +262,16 @@ pub(crate) async fn create_tenant(
             }
             other => other.into(),
         })?;
-    let password = one_time_password();
-    let users = state.store().users();
-    let admin = users
-        .create(
-            tenant.tenant_id(),
-            NewUser {
-                username,
-                email: None,
-                display_name: None,
-                password: password.clone(),
-                role: UserRole::Admin,
-            },
-        )
-        .await?;
-    let expires_at = one_time_expiry();
-    users
-        .require_password_change(tenant.tenant_id(), admin.id, Some(expires_at))
-        .await?;
-    let admin = User {
-        must_change_password: true,
-        password_expires_at: Some(expires_at),
-        ..admin
+    let (admin, password) = match first_admin(&state, &tenant, username).await {
+        Ok(done) => done,
+        Err(e) => {
+            // A tenant without its admin could never be used (nobody may create users in
+            // it): undo the creation so the slug can be tried again.
+            if let Err(undo) = state.store().tenants().delete(tenant.tenant_id()).await {
+                tracing::warn!(tenant = %tenant.id, error = %undo, "could not undo a tenant");
+            }
+            return Err(e);
+        }
     };
     tracing::info!(tenant = %tenant.id, slug = %tenant.slug, "tenant created");
     Ok((

@@ -40,6 +40,16 @@ pub(crate) async fn tenants_update_and_deactivate(store: Store) {
         store.tenants().get_by_slug("acme").await.unwrap(),
         Some(off)
     );
+    // Delete (only to undo a creation) takes the tenant's users with it.
+    let gone = store.tenants().create("Gone", "gone").await.unwrap();
+    store
+        .users()
+        .create(gone.tenant_id(), user("g", UserRole::Admin))
+        .await
+        .unwrap();
+    assert!(store.tenants().delete(gone.tenant_id()).await.unwrap());
+    assert!(!store.tenants().delete(gone.tenant_id()).await.unwrap());
+    assert!(store.tenants().get_by_slug("gone").await.unwrap().is_none());
     let unknown = hookflash_provider::TenantId::new_random();
     assert!(
         store
