@@ -300,15 +300,15 @@ async fn serve(
         let name = action_name(&msg);
         let client_id = msg.get_str("ActionID").unwrap_or_default().to_string();
         let variable = msg.get_str("Variable").unwrap_or_default();
-        // A provider's own dialplan check (a `Getvar` of `DIALPLAN_EXISTS`) only takes the place
-        // of a recorded `Getvar` of the same function; otherwise it would consume the
-        // transcript's own `Getvar`s and leave the client that sends them waiting.
-        let dialplan_check = name == "getvar" && variable.starts_with("DIALPLAN_EXISTS(");
+        // A `Getvar` only takes the place of a recorded `Getvar` of the same variable (a
+        // provider's own dialplan check, or its read-back of a listed channel's call id, would
+        // otherwise consume the transcript's own `Getvar`s and leave the client that sends
+        // them waiting).
         let found = sends.iter().find(|(i, n, _, recorded_variable)| {
             *i >= cursor
                 && !matched.contains_key(i)
                 && *n == name
-                && (!dialplan_check || recorded_variable == variable)
+                && (name != "getvar" || recorded_variable == variable)
         });
         match found {
             Some((i, _, recorded, _)) => {

@@ -12,6 +12,7 @@
 //! - Every event goes to every logged-in connection (as Asterisk's `Events: on`); a response
 //!   (and an event carrying a matched `ActionID`, such as `OriginateResponse`) carries the
 //!   client's own `ActionID`; responses go only to the client that sent the action.
+//! - Time: every `Timestamp` is the moment the event is played (a live PBX's clock).
 //! - Fresh ids: each play rewrites every uniqueid (`<secs>.<seq>` in a header ending in `id`,
 //!   such as `Uniqueid`, `Linkedid`, `DestUniqueid`) to a new one, every recorded
 //!   `HOOKFLASH_CALL_ID` to the id of the client's matching `Originate`, and every other UUID
@@ -483,7 +484,11 @@ impl Rewrite {
                     }
                 }
             } else if name == "Timestamp" {
-                value.to_owned()
+                // When it happens on this PBX: now (the recording's pace is the clients').
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
+                format!("{}.{:06}", now.as_secs(), now.subsec_micros())
             } else {
                 self.value(name, value)
             };
@@ -686,7 +691,7 @@ mod tests {
         );
         assert!(a.contains("Uniqueid: 1795315661.1045\r\n"), "{a}");
         assert!(a.contains("Linkedid: 1795315661.1045\r\n"), "{a}");
-        assert!(a.contains("Timestamp: 1795315651.917317\r\n"), "{a}");
+        assert!(!a.contains("Timestamp: 1795315651.917317\r\n"), "{a}");
         assert!(!a.contains("98ae765a-307e-4c0d-b817-564391030cbc"), "{a}");
         let (b, _, _, _) =
             rw.frame("Event: X\r\nBridgeUniqueid: 98ae765a-307e-4c0d-b817-564391030cbc\r\n\r\n");

@@ -357,12 +357,12 @@ impl AmiProvider {
 
 /// Reads back `HOOKFLASH_CALL_ID` of listed channels the translator could not place
 /// ([`AmiTranslator::unkeyed`]): a pipeline that (re)starts mid-call keeps their legs with
-/// the call the API placed instead of taking them for a new inbound call. A channel gone
-/// meanwhile, or without the variable (a real inbound call), is left out.
+/// the call the API placed instead of taking them for a new inbound call. `None`: the channel
+/// has no call id (a call hookflash did not place); a channel gone meanwhile is left out.
 pub(crate) async fn call_ids_of(
     client: &AmiClient,
     unkeyed: Vec<(LegId, String)>,
-) -> Vec<(LegId, CallId)> {
+) -> Vec<(LegId, Option<CallId>)> {
     let mut out = Vec::new();
     for (leg, channel) in unkeyed {
         match client
@@ -370,12 +370,10 @@ pub(crate) async fn call_ids_of(
             .await
         {
             Ok(r) if r.is_success() => {
-                if let Some(id) = r
+                let id = r
                     .get("Value")
-                    .and_then(|v| v.to_str_lossy().trim().parse::<CallId>().ok())
-                {
-                    out.push((leg, id));
-                }
+                    .and_then(|v| v.to_str_lossy().trim().parse::<CallId>().ok());
+                out.push((leg, id));
             }
             Ok(_) => {}
             // Hung up since the listing.
@@ -575,9 +573,7 @@ impl Translation {
                         let found = self.hold_aside(call_ids_of(&client, unkeyed)).await;
                         {
                             let mut t = lock(&self.translator);
-                            for (leg, id) in found {
-                                t.learn_call_id(&leg, id, &mut legs);
-                            }
+                            t.resolve_unkeyed(&found, &mut legs);
                         }
                         self.tx.publish(ProviderEvent::Resynced { legs }).await;
                     }

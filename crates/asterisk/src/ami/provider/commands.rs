@@ -343,10 +343,7 @@ impl CallProvider for AmiProvider {
             (legs, unkeyed)
         };
         let found = super::call_ids_of(&self.inner.client, unkeyed).await;
-        let mut t = lock(&self.inner.translator);
-        for (leg, id) in found {
-            t.learn_call_id(&leg, id, &mut legs);
-        }
+        lock(&self.inner.translator).resolve_unkeyed(&found, &mut legs);
         Ok(legs)
     }
 }

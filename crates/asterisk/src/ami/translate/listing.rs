@@ -83,18 +83,25 @@ impl AmiTranslator {
         legs
     }
 
-    /// Places listed channels first seen mid-call: a channel heading its linkedid group, and
-    /// one whose group's head is placed (a leg of a call seen from its start, or of one
-    /// listed whole). A channel whose head is gone stays unplaced: without its head nothing
-    /// tells whose leg it is, and its events would invent an inbound call.
+    /// Places the listed channels whose call is known (they carry its id, or head a group
+    /// seen from its start) and the legs of placed heads. A head first seen in the listing
+    /// without a call id waits for the PBX's answer ([`AmiTranslator::resolve_unkeyed`]); a
+    /// channel whose head is gone stays unplaced: nothing tells whose leg it is, and its
+    /// events would invent an inbound call.
     fn place(&mut self, listed: &[String]) {
         for uid in listed {
-            if let Some(c) = self.chans.get_mut(uid)
-                && c.linkedid.as_deref().is_none_or(|l| l == uid.as_str())
-            {
+            let keyed = self
+                .chans
+                .get(uid)
+                .is_some_and(|c| self.call_id_of(c).is_some());
+            if keyed && let Some(c) = self.chans.get_mut(uid) {
                 c.placed = true;
             }
         }
+        self.place_group_legs(listed);
+    }
+
+    fn place_group_legs(&mut self, listed: &[String]) {
         for uid in listed {
             let head_placed = self
                 .chans
@@ -128,8 +135,40 @@ impl AmiTranslator {
                     .as_deref()
                     .is_none_or(|k| k == l.leg.as_str())
             })
+            .filter(|l| self.chans.get(l.leg.as_str()).is_some_and(|c| !c.placed))
             .filter_map(|l| Some((l.leg.clone(), l.keys.channel.clone()?)))
             .collect()
+    }
+
+    /// Takes the PBX's answers for [`AmiTranslator::unkeyed`] channels: `Some(call id)` (its
+    /// `HOOKFLASH_CALL_ID`: the channel and every channel of its linkedid belong to that
+    /// call from now on) or `None` (the channel has no call id: a call hookflash did not
+    /// place, such as an inbound one, placed as it is). A channel with no answer (hung up
+    /// since the listing) stays unplaced. Then `legs` (the listing's legs) carry the call ids
+    /// learnt, and the legs of channels still unplaced are left out: they are nobody's.
+    pub fn resolve_unkeyed(
+        &mut self,
+        answers: &[(LegId, Option<CallId>)],
+        legs: &mut Vec<LegSnapshot>,
+    ) {
+        for (leg, answer) in answers {
+            match answer {
+                Some(id) => self.learn_call_id(leg, *id, legs),
+                None => {
+                    if let Some(c) = self.chans.get_mut(leg.as_str()) {
+                        c.placed = true;
+                    }
+                }
+            }
+        }
+        let listed: Vec<String> = legs.iter().map(|l| l.leg.as_str().to_owned()).collect();
+        self.place_group_legs(&listed);
+        for snap in legs.iter_mut().filter(|s| s.keys.call_id.is_none()) {
+            snap.keys = self.keys(snap.leg.as_str());
+        }
+        legs.retain(|l| {
+            l.keys.call_id.is_some() || self.chans.get(l.leg.as_str()).is_some_and(|c| c.placed)
+        });
     }
 
     /// Gives a listed channel the call id the PBX holds for it (its `HOOKFLASH_CALL_ID`, read
@@ -141,6 +180,7 @@ impl AmiTranslator {
             return;
         };
         chan.call_id = Some(call_id);
+        chan.placed = true;
         if let Some(l) = chan.linkedid.clone() {
             self.linked_calls.entry(l).or_insert(call_id);
         }
@@ -193,7 +233,7 @@ mod tests {
         assert_eq!(unkeyed.len(), 1, "{unkeyed:?}");
         assert!(unkeyed[0].1.starts_with("PJSIP/agent1001"), "{unkeyed:?}");
         let id: CallId = "359f44ac-3cb3-45f4-aec7-65ef1ce34868".parse().unwrap();
-        t.learn_call_id(&unkeyed[0].0, id, &mut legs);
+        t.resolve_unkeyed(&[(unkeyed[0].0.clone(), Some(id))], &mut legs);
         // Both legs (the trunk's by its linkedid) now carry it, and so do later events.
         assert!(legs.iter().all(|l| l.keys.call_id == Some(id)), "{legs:?}");
         assert!(t.unkeyed(&legs).is_empty());
@@ -222,9 +262,16 @@ mod tests {
             .collect();
         assert!(out.is_empty(), "{out:?}");
         assert!(blind.unplaced_events() > 0);
-        // Once listed, they are passed on.
+        // Once listed and the PBX said whose they are, they are passed on.
         let mut t = AmiTranslator::new();
-        t.resync(&list, Utc::now());
+        let mut legs = t.resync(&list, Utc::now());
+        let answers: Vec<_> = t
+            .unkeyed(&legs)
+            .into_iter()
+            .map(|(leg, _)| (leg, "359f44ac-3cb3-45f4-aec7-65ef1ce34868".parse().ok()))
+            .collect();
+        t.resolve_unkeyed(&answers, &mut legs);
+        assert_eq!(legs.len(), 2);
         let out: Vec<_> = rest
             .iter()
             .flat_map(|e| t.on_event(e, Utc::now()))
