@@ -240,6 +240,7 @@ impl Listener {
                 status,
                 numbers: Arc::clone(&config.numbers),
                 role: source.role,
+                legless_recheck: None,
             };
             let span = tracing::info_span!("listener", server = %source.name);
             tasks.push(tokio::spawn(
@@ -323,6 +324,8 @@ struct Worker {
     status: Arc<SourceStatus>,
     numbers: Arc<dyn InboundNumbers>,
     role: SourceRole,
+    /// When to look again at calls with no leg that reconcile left for being young.
+    legless_recheck: Option<DateTime<Utc>>,
 }
 
 /// A refusal of an Originate this process sent: the provider's `originate_result` failure for
@@ -355,7 +358,11 @@ impl Worker {
             self.process(first).await;
         }
         loop {
-            let wait = until(self.tracker.poll_timeout());
+            let next = match (self.tracker.poll_timeout(), self.legless_recheck) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let wait = until(next);
             let updates = tokio::select! {
                 biased;
                 _ = stop.changed() => break,
@@ -367,7 +374,18 @@ impl Worker {
                         break;
                     }
                 },
-                _ = tokio::time::sleep(wait) => self.tracker.expire(Utc::now()),
+                _ = tokio::time::sleep(wait) => {
+                    let now = Utc::now();
+                    let mut due = self.tracker.expire(now);
+                    if self.legless_recheck.is_some_and(|t| t <= now) {
+                        self.legless_recheck = None;
+                        // While the link is down the next resync's reconcile looks instead.
+                        if self.status.connected() {
+                            due.extend(self.close_legless(now));
+                        }
+                    }
+                    due
+                }
             };
             self.process(updates).await;
             self.status
@@ -570,7 +588,26 @@ impl Worker {
         };
         if let Some(legs) = legs {
             out.extend(self.tracker.merge_snapshot(&legs, now));
+            // Calls left with no leg get the grace to show one (their events may be on the
+            // way), then the PBX's word: see `reconcile`.
+            if let Some(at) = reconcile::legless_recheck(&self.tracker, now) {
+                self.legless_recheck = Some(self.legless_recheck.map_or(at, |t| t.min(at)));
+            }
         }
+        out
+    }
+
+    /// Closes the calls with no leg past the grace (see `reconcile`) and schedules the next
+    /// look for younger ones.
+    fn close_legless(&mut self, now: DateTime<Utc>) -> Vec<CallUpdate> {
+        let (out, next) = reconcile::close_legless(&mut self.tracker, now);
+        if !out.is_empty() {
+            tracing::info!(
+                updates = out.len(),
+                "calls with no leg on the PBX closed as ended while disconnected"
+            );
+        }
+        self.legless_recheck = next;
         out
     }
 
