@@ -17,8 +17,9 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use hookflash_ami::AmiConfig;
 use hookflash_api::bus::EventBus;
-use hookflash_api::{AppState, Config, ExposeSecret, Protocol, ProviderRegistry, Settings};
+use hookflash_api::{AppState, ExposeSecret, Protocol, ProviderRegistry};
 use hookflash_asterisk::{AmiPing, AmiProvider, AmiProviderConfig};
+use hookflash_server::ServerConfig;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -50,40 +51,45 @@ async fn call(
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     let path = std::env::args().nth(1).map(PathBuf::from);
-    let mut config = Config::load(path.as_deref())?;
-    if config.jwt_secret.is_none() {
-        config.jwt_secret = Some("example-only-secret".into());
+    let mut config = ServerConfig::load(path.as_deref())?;
+    if config.api.jwt_secret.is_none() {
+        config.api.jwt_secret = Some("example-only-secret".into());
     }
     if std::env::var("HOOKFLASH_DATABASE_URL").is_err() {
         let dir = std::env::temp_dir().join(format!("hookflash-example-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
-        config.database_url = format!("sqlite://{}/api.db?mode=rwc", dir.display());
+        config.api.database_url = format!("sqlite://{}/api.db?mode=rwc", dir.display());
     }
     if config.asterisk.is_empty()
         && let Ok(host) = std::env::var("HOOKFLASH_LIVE_ASTERISK")
     {
-        config = Config::from_toml(&format!(
+        let database_url = config.api.database_url.clone();
+        config = ServerConfig::from_toml(&format!(
             "[[asterisk]]\nname = \"local\"\nprotocol = \"ami\"\nhost = \"{host}\"\nusername = \"ami\"\nsecret = \"amipass\"\n"
         ))?;
-        config.jwt_secret = Some("example-only-secret".into());
+        config.api.jwt_secret = Some("example-only-secret".into());
+        config.api.database_url = database_url;
     }
 
-    let store = hookflash_store::Store::connect(&config.database_url).await?;
+    let store = hookflash_store::Store::connect(&config.api.database_url).await?;
     store.migrate().await?;
-    let password =
-        match hookflash_api::ensure_default_tenant_and_admin(&store, config.admin_password.clone())
-            .await?
-        {
-            Some(p) => {
-                println!("admin password (shown once): {p}");
-                p
-            }
-            None => config
-                .admin_password
-                .as_ref()
-                .map(|p| p.expose_secret().to_owned())
-                .context("the database already has an admin: set HOOKFLASH_ADMIN_PASSWORD")?,
-        };
+    let password = match hookflash_api::ensure_default_tenant_and_admin(
+        &store,
+        config.api.admin_password.clone(),
+    )
+    .await?
+    {
+        Some(p) => {
+            println!("admin password (shown once): {p}");
+            p
+        }
+        None => config
+            .api
+            .admin_password
+            .as_ref()
+            .map(|p| p.expose_secret().to_owned())
+            .context("the database already has an admin: set HOOKFLASH_ADMIN_PASSWORD")?,
+    };
 
     let mut registry = ProviderRegistry::new();
     for server in config
@@ -115,12 +121,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let state = AppState::new(
-        store,
-        registry,
-        EventBus::default(),
-        Settings::from_config(&config),
-    );
+    let state = AppState::new(store, registry, EventBus::default(), config.settings());
     let app = hookflash_api::router(state);
 
     let (_, tokens) = call(

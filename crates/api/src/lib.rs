@@ -58,10 +58,7 @@ pub use auth::{
     SessionGrant, TokenPair, authenticate_session, authenticate_token,
 };
 pub use bootstrap::{ADMIN_USERNAME, ensure_default_tenant_and_admin};
-pub use config::{
-    AsteriskServer, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, DialFormat, PhoneValidation,
-    Protocol, TwilioAccount,
-};
+pub use config::{Config, DEFAULT_DATABASE_URL, DialFormat, PhoneValidation, Protocol};
 pub use error::{ApiError, ErrorBody, ErrorDetail, Result};
 pub use metrics::Metrics;
 pub use openapi::openapi;

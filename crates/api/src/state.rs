@@ -147,11 +147,8 @@ impl Settings {
         Self {
             default_region: config.default_region.clone(),
             phone_validation: config.phone_validation,
-            dial_formats: config
-                .asterisk
-                .iter()
-                .map(|s| (s.name.clone(), s.dial_format))
-                .collect(),
+            // The servers are configured in the composition layer, which fills this in.
+            dial_formats: HashMap::new(),
             body_limit: config.body_limit,
             login_attempts_per_minute: config.login_attempts_per_minute,
             login_attempts_per_ip_per_minute: config.login_attempts_per_ip_per_minute,

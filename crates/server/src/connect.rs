@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use axum::Router;
-use hookflash_api::{AsteriskServer, Config, Protocol, ProviderRegistry};
+use hookflash_api::{Protocol, ProviderRegistry};
 use hookflash_asterisk::{AmiPing, AriInfo};
 use hookflash_pipeline::listener::Source;
 use hookflash_twilio::TwilioAccountFetch;
 use secrecy::ExposeSecret;
 
+use crate::config::{AsteriskServer, ServerConfig};
 use crate::late;
 
 /// The configured servers, connected.
@@ -35,7 +36,7 @@ pub struct Connected {
 ///
 /// # Errors
 /// A server without its secret, or one that cannot be reached or refuses the login (named).
-pub async fn connect_providers(config: &Config) -> Result<Connected> {
+pub async fn connect_providers(config: &ServerConfig) -> Result<Connected> {
     let mut out = Connected::default();
     if config.asterisk.is_empty() && config.twilio.is_empty() {
         tracing::warn!(

@@ -5,7 +5,8 @@
 //! The hookflash composition library: what the `api-server` and `event-listener` binaries
 //! run, so that each `main.rs` only parses its command line.
 //!
-//! - configuration: [`Config`] (TOML file plus environment),
+//! - configuration: [`ServerConfig`] (one TOML file plus environment: the listen address, the
+//!   Asterisk servers and Twilio accounts here, the API's own settings in [`ApiConfig`]),
 //! - the provider factory ([`connect_providers`]): AMI, ARI and Twilio connections from the
 //!   configuration, with a stand-in for a PBX that is down at start (connected in the
 //!   background with backoff),
@@ -16,16 +17,16 @@
 //!
 //! It is the only layer that knows every platform crate (design: "composition").
 
+mod config;
 mod connect;
 mod health;
 mod late;
 mod run;
 mod shutdown;
 
+pub use config::{AsteriskServer, ConfigError, DEFAULT_LISTEN, ServerConfig, TwilioAccount};
 pub use connect::{Connected, connect_providers};
 pub use health::{HealthState, health_router};
-pub use hookflash_api::{
-    AsteriskServer, Config, DEFAULT_DATABASE_URL, DEFAULT_LISTEN, Protocol, TwilioAccount,
-};
+pub use hookflash_api::{Config as ApiConfig, DEFAULT_DATABASE_URL, Protocol};
 pub use run::{ApiServerOptions, ListenerOptions, run_api_server, run_event_listener};
 pub use shutdown::shutdown_signal;

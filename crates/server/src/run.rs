@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use hookflash_api::{
-    AppState, Config, ServeConfig, Settings, ensure_default_tenant_and_admin, model::NumberReading,
-    router, serve,
+    AppState, ServeConfig, ensure_default_tenant_and_admin, model::NumberReading, router, serve,
 };
 use hookflash_pipeline::bus::{EventBus, PgPublisher, Publisher, spawn_pg_relay};
 use hookflash_pipeline::listener::{Listener, ListenerConfig, Source};
 use hookflash_store::{Dialect, Store};
 
+use crate::config::ServerConfig;
 use crate::connect::connect_providers;
 use crate::health::{HealthState, health_router};
 
@@ -56,10 +56,10 @@ impl Default for ListenerOptions {
 }
 
 /// The pipeline's settings from the configuration: numbers are read as the API reads them.
-fn listener_config(config: &Config) -> ListenerConfig {
+fn listener_config(config: &ServerConfig) -> ListenerConfig {
     ListenerConfig::default().with_numbers(Arc::new(NumberReading::new(
-        config.default_region.clone(),
-        config.phone_validation,
+        config.api.default_region.clone(),
+        config.api.phone_validation,
     )))
 }
 
@@ -81,19 +81,19 @@ pub async fn run_api_server(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let mut config =
-        Config::load(options.config.as_deref()).context("loading the configuration")?;
+        ServerConfig::load(options.config.as_deref()).context("loading the configuration")?;
     if let Some(addr) = options.listen {
         config.listen = addr;
     }
     if let Some(url) = options.database_url {
-        config.database_url = url;
+        config.api.database_url = url;
     }
-    let store = Store::connect(&config.database_url)
+    let store = Store::connect(&config.api.database_url)
         .await
         .with_context(|| "connecting to the database (database_url)")?;
     store.migrate().await.context("running migrations")?;
     if let Some(password) =
-        ensure_default_tenant_and_admin(&store, config.admin_password.clone()).await?
+        ensure_default_tenant_and_admin(&store, config.api.admin_password.clone()).await?
     {
         println!("created the default tenant and its admin");
         println!("  username: {}", hookflash_api::ADMIN_USERNAME);
@@ -126,12 +126,7 @@ pub async fn run_api_server(
     };
     let listener = Listener::start(store.clone(), sources, publisher, listener_config(&config));
 
-    let state = AppState::new(
-        store.clone(),
-        connected.registry,
-        bus,
-        Settings::from_config(&config),
-    );
+    let state = AppState::new(store.clone(), connected.registry, bus, config.settings());
     state
         .metrics()
         .include(listener.metrics().registry().clone());
@@ -170,11 +165,11 @@ pub async fn run_event_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let mut config =
-        Config::load(options.config.as_deref()).context("loading the configuration")?;
+        ServerConfig::load(options.config.as_deref()).context("loading the configuration")?;
     if let Some(url) = options.database_url {
-        config.database_url = url;
+        config.api.database_url = url;
     }
-    let store = Store::connect(&config.database_url)
+    let store = Store::connect(&config.api.database_url)
         .await
         .context("connecting to the database")?;
     if store.dialect() != Dialect::Postgres {
