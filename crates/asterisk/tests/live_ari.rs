@@ -405,18 +405,32 @@ async fn live_ari_park_times_out_back_to_the_parker() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    // The customer is in the return context's Dial of the parker, which agent1001 answered
-    // (GET /bridges lists only the application's bridges, not Dial's).
+    // The customer came back into the application from the return context, and the provider
+    // bridged it with the parking agent's new leg (the call's agent leg, stamped by it).
     let parked = client.channels().get(customer.as_str()).await.unwrap();
     assert_eq!(
         parked.dialplan.context, "hookflash-park-return",
         "{parked:?}"
     );
-    assert_eq!(parked.dialplan.app_name, "Dial", "{parked:?}");
-    assert_eq!(parked.dialplan.app_data, "PJSIP/agent1001,30", "{parked:?}");
+    assert_eq!(parked.dialplan.app_name, "Stasis", "{parked:?}");
     assert_eq!(parked.state, "Up", "{parked:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let bridges = client.bridges().list().await.unwrap();
+        let together = bridges.iter().any(|b| {
+            b.channels.contains(&customer.to_string()) && b.channels.contains(&returned.id)
+        });
+        if together {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the returned agent and the customer are not bridged: {bridges:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     live.provider.hangup(&customer, None).await.unwrap();
-    // The return leg goes with the customer (Dial's bridge); its hangup is only a safety net.
+    // The return leg goes with the customer (the call ends); its hangup is only a safety net.
     let _ = client
         .channels()
         .hangup(&returned.id, hookflash_ari::ChannelsHangupOptions::new())

@@ -83,6 +83,19 @@ impl Lot {
             .find(|s| !self.parked.contains_key(s) && free(s))
     }
 
+    /// Removes the agent leg `id` when `which` says it is the kind asked for.
+    pub(super) fn take_agent(
+        &mut self,
+        id: &str,
+        which: impl Fn(&AgentFor) -> bool,
+    ) -> Option<AgentFor> {
+        if self.agents.get(id).is_some_and(which) {
+            self.agents.remove(id)
+        } else {
+            None
+        }
+    }
+
     /// Forgets the parked entry of `leg`, returning it.
     pub(super) fn leave(&mut self, leg: &str) -> Option<Parked> {
         let slot = self
@@ -211,20 +224,19 @@ impl Inner {
                     self.parked_returned(id).await;
                     return;
                 }
-                let returning = match self.lot().agents.get(id) {
-                    Some(AgentFor::Return { .. }) => self.lot().agents.remove(id),
-                    _ => None,
-                };
+                // One lock at a time: a guard in a match scrutinee lives through its arms.
+                let returning = self
+                    .lot()
+                    .take_agent(id, |a| matches!(a, AgentFor::Return { .. }));
                 if let Some(AgentFor::Return { call_id, customer }) = returning {
                     self.return_answered(call_id, id, &customer).await;
                 }
             }
             Event::ChannelStateChange(e) if e.channel.state == "Up" => {
                 let id = &e.channel.id;
-                let picked = match self.lot().agents.get(id) {
-                    Some(AgentFor::Pickup { .. }) => self.lot().agents.remove(id),
-                    _ => None,
-                };
+                let picked = self
+                    .lot()
+                    .take_agent(id, |a| matches!(a, AgentFor::Pickup { .. }));
                 if let Some(AgentFor::Pickup { call_id, customer }) = picked {
                     self.lot().leave(&customer);
                     if let Some(call) = self.book().calls.get_mut(&call_id) {
