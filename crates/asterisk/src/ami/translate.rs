@@ -55,7 +55,13 @@ struct Chan {
     /// nothing until it is (or until it has a call id): they would make a new inbound call of
     /// a leg of a call already under way.
     placed: bool,
+    /// Its events while not placed (at most [`MAX_HELD`]): passed on once it is placed,
+    /// forgotten with it if it never is.
+    held: Vec<(DateTime<Utc>, LegEventKind)>,
 }
+
+/// Most events kept for a channel not placed yet (a listing places it within a round trip).
+const MAX_HELD: usize = 256;
 
 impl Chan {
     fn new(name: &str, at: DateTime<Utc>) -> Self {
@@ -70,6 +76,7 @@ impl Chan {
             side: None,
             created_at: at,
             placed: false,
+            held: Vec::new(),
         }
     }
 }
@@ -124,8 +131,10 @@ pub struct AmiTranslator {
     action_order: std::collections::VecDeque<String>,
     max_channels: usize,
     evicted: u64,
-    /// Events of channels first seen mid-call and not placed yet, not passed on.
+    /// Events of channels first seen mid-call and not placed when they came (held).
     unplaced_events: u64,
+    /// Channels placed since whose held events wait to be passed on.
+    released: Vec<String>,
     by_name: HashMap<String, String>,
     linked_calls: HashMap<String, CallId>,
     originates: HashMap<CallId, OriginateKind>,
@@ -146,6 +155,7 @@ impl Default for AmiTranslator {
             max_channels: Self::DEFAULT_MAX_CHANNELS,
             evicted: 0,
             unplaced_events: 0,
+            released: Vec::new(),
             by_name: HashMap::new(),
             linked_calls: HashMap::new(),
             originates: HashMap::new(),
@@ -287,15 +297,67 @@ impl AmiTranslator {
         if c.role.is_some() {
             return c.role;
         }
-        let id = c.call_id?;
+        let Some(id) = c.call_id else {
+            // Dialled by our call's originated channel, which a listing placed (the dial
+            // went by before it was known whose channel that was): its customer.
+            let head = c.linkedid.as_deref().filter(|l| *l != uid)?;
+            let ours = self.chans.get(head).is_some_and(|h| h.call_id.is_some());
+            return (ours && self.role_of(head) == Some(LegRole::Agent))
+                .then_some(LegRole::Customer);
+        };
         Some(match self.originates.get(&id) {
             Some(OriginateKind::ParkPickup) => LegRole::SecondAgent,
             _ => LegRole::Agent,
         })
     }
 
+    /// Queues the channels that hold events and are passed on now (placed since).
+    pub(crate) fn queue_releases(&mut self) {
+        let ready: Vec<String> = self
+            .chans
+            .iter()
+            .filter(|(uid, c)| !c.held.is_empty() && self.passes(uid))
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        self.released.extend(ready);
+    }
+
+    /// Passes on the held events of channels placed since, in their order.
+    pub(crate) fn release(&mut self, out: &mut Vec<LegEvent>) {
+        for uid in std::mem::take(&mut self.released) {
+            if !self.passes(&uid) {
+                continue;
+            }
+            self.flush(&uid, out);
+            let held = self
+                .chans
+                .get_mut(&uid)
+                .map(|c| std::mem::take(&mut c.held))
+                .unwrap_or_default();
+            let Some(id) = leg(&uid) else { continue };
+            let keys = self.keys(&uid);
+            out.extend(held.into_iter().map(|(at, kind)| LegEvent {
+                leg: id.clone(),
+                at,
+                keys: keys.clone(),
+                kind,
+            }));
+        }
+    }
+
+    /// Whether the channel's events are passed on: it is placed, or its call is known.
+    fn passes(&self, uid: &str) -> bool {
+        self.chans
+            .get(uid)
+            .is_none_or(|c| c.placed || self.call_id_of(c).is_some())
+    }
+
     /// Emits the channel's pending `Created`, if any.
     fn flush(&mut self, uid: &str, out: &mut Vec<LegEvent>) {
+        if !self.passes(uid) {
+            // Kept until a listing places the channel (see `Chan::placed`).
+            return;
+        }
         let role = self.role_of(uid);
         let Some(chan) = self.chans.get_mut(uid) else {
             return;
@@ -325,9 +387,15 @@ impl AmiTranslator {
         self.flush(uid, out);
         let Some(id) = leg(uid) else { return };
         let keys = self.keys(uid);
-        // A channel first seen mid-call, not placed yet, belongs to no call we can name.
-        if keys.call_id.is_none() && self.chans.get(uid).is_some_and(|c| !c.placed) {
+        // A channel first seen mid-call, not placed yet, belongs to no call we can name yet:
+        // its events wait (see `Chan::held`).
+        if !self.passes(uid) {
             self.unplaced_events = self.unplaced_events.saturating_add(1);
+            if let Some(c) = self.chans.get_mut(uid)
+                && c.held.len() < MAX_HELD
+            {
+                c.held.push((at, kind));
+            }
             return;
         }
         out.push(LegEvent {

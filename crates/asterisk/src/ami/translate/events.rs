@@ -18,6 +18,8 @@ impl AmiTranslator {
     pub fn on_event(&mut self, event: &Event, now: DateTime<Utc>) -> Vec<LegEvent> {
         let at = event_time(event, now);
         let mut out = Vec::new();
+        // Held events of channels a listing placed since go first, in their order.
+        self.release(&mut out);
         match event {
             Event::Newchannel(e) => {
                 let Some(info) = &e.channel else { return out };
@@ -27,9 +29,15 @@ impl AmiTranslator {
                 };
                 if !known_before {
                     let name = info.channel().unwrap_or_default();
+                    // A new group, or a new leg of a group seen from its start (or placed by
+                    // a listing); a leg joining a call first seen mid-call waits with it.
+                    let placed = match self.chans.get(&uid).and_then(|c| c.linkedid.clone()) {
+                        Some(l) if l != uid => self.chans.get(&l).is_some_and(|h| h.placed),
+                        _ => true,
+                    };
                     if let Some(c) = self.chans.get_mut(&uid) {
                         c.created_at = at;
-                        c.placed = true;
+                        c.placed = placed;
                         c.pending = Some(Pending {
                             at,
                             endpoint: (!name.is_empty()).then(|| endpoint_of(name)),
@@ -398,6 +406,9 @@ impl AmiTranslator {
                 .chans
                 .get(caller)
                 .is_some_and(|c| self.call_id_of(c).is_some());
+            // A caller first seen mid-call, not placed yet, says nothing of the dialled
+            // channel's role: it is decided once the caller is placed.
+            let caller_known = self.passes(caller);
             let dest_role = match caller_role {
                 Some(LegRole::Agent) => LegRole::Customer,
                 Some(LegRole::Customer) if !caller_outbound => LegRole::Agent,
@@ -406,6 +417,7 @@ impl AmiTranslator {
                 None => LegRole::Agent,
             };
             if let Some(c) = self.chans.get_mut(&dest)
+                && caller_known
                 && c.role.is_none()
                 && c.pending.is_some()
                 && !c.name.starts_with("Local/")

@@ -68,6 +68,7 @@ impl AmiTranslator {
             });
         }
         self.place(&seen);
+        self.queue_releases();
         if !forget {
             return legs;
         }
@@ -101,8 +102,10 @@ impl AmiTranslator {
         self.place_group_legs(listed);
     }
 
-    fn place_group_legs(&mut self, listed: &[String]) {
-        for uid in listed {
+    fn place_group_legs(&mut self, _listed: &[String]) {
+        // Every channel of a placed head: listed ones, and legs created since the listing.
+        let all: Vec<String> = self.chans.keys().cloned().collect();
+        for uid in &all {
             let head_placed = self
                 .chans
                 .get(uid)
@@ -115,8 +118,9 @@ impl AmiTranslator {
         }
     }
 
-    /// Events of channels first seen mid-call that were not passed on because no listing
-    /// had placed the channel and no call id was known for it.
+    /// Events of channels first seen mid-call that came before a listing placed the channel
+    /// (or its call id was known): held, passed on with the channel's next event once it is
+    /// placed, forgotten with it if it never is (nobody's).
     pub fn unplaced_events(&self) -> u64 {
         self.unplaced_events
     }
@@ -169,6 +173,7 @@ impl AmiTranslator {
         legs.retain(|l| {
             l.keys.call_id.is_some() || self.chans.get(l.leg.as_str()).is_some_and(|c| c.placed)
         });
+        self.queue_releases();
     }
 
     /// Gives a listed channel the call id the PBX holds for it (its `HOOKFLASH_CALL_ID`, read
@@ -262,6 +267,15 @@ mod tests {
             .collect();
         assert!(out.is_empty(), "{out:?}");
         assert!(blind.unplaced_events() > 0);
+        // They were held, not lost: once a listing says whose they are, the ones of channels
+        // still up go out with the next event.
+        let mut legs = blind.resync(&list, Utc::now());
+        let answers: Vec<_> = blind
+            .unkeyed(&legs)
+            .into_iter()
+            .map(|(leg, _)| (leg, "359f44ac-3cb3-45f4-aec7-65ef1ce34868".parse().ok()))
+            .collect();
+        blind.resolve_unkeyed(&answers, &mut legs);
         // Once listed and the PBX said whose they are, they are passed on.
         let mut t = AmiTranslator::new();
         let mut legs = t.resync(&list, Utc::now());
