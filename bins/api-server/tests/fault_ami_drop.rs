@@ -27,11 +27,13 @@ async fn ami_dropped(test: &str, per_sec: f64, down: Duration) {
     let rig = Rig::start("fault-ami", db).await;
     let load = rig.load(per_sec);
     load.until_accepted(LOAD_CALLS / 3).await;
+    rig.deaf_from_now();
     rig.pbx.refuse(true);
     rig.pbx.drop_connections();
     // The outage itself: the PBX goes on with its calls while its AMI is down.
     tokio::time::sleep(down).await;
     rig.pbx.refuse(false);
+    rig.hears_again();
     let figures = rig.settle(load, Duration::from_secs(60)).await;
     figures.print(&format!(
         "AMI link dropped for {down:?} at {per_sec} calls/s"

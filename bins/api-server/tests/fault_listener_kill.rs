@@ -27,10 +27,12 @@ async fn listener_killed(test: &str, per_sec: f64, down: Duration) {
     let mut rig = Rig::start("fault-kill", db).await;
     let load = rig.load(per_sec);
     load.until_accepted(LOAD_CALLS / 3).await;
+    rig.deaf_from_now();
     rig.kill_listener();
     // The outage itself: the PBX goes on with its calls while nobody listens.
     tokio::time::sleep(down).await;
     rig.start_listener().await;
+    rig.hears_again();
     let figures = rig.settle(load, Duration::from_secs(60)).await;
     figures.print(&format!(
         "event-listener kill -9 for {down:?} at {per_sec} calls/s"

@@ -9,8 +9,9 @@
 //! - stuck: a row not `ended` once the PBX has played everything and has no channel left;
 //! - phantom: a row no `POST /calls` made (an inbound call invented from a leg of ours);
 //! - wrong: an ended call whose disposition differs from the recording's (`expected.json`)
-//!   other than one reconcile closed `ended while disconnected` (its whole end went by while
-//!   nobody listened: closed with what was known; those are counted apart).
+//!   other than one reconcile closed `ended while disconnected` or one whose whole life went
+//!   by while the pipeline could not hear the PBX (closed with what was known; those are
+//!   counted apart).
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -195,6 +196,8 @@ pub struct Rig {
     pub client: Arc<Api>,
     pub agent: String,
     pub started: Instant,
+    /// Windows in which the pipeline could not hear the PBX (from, to).
+    deaf: Mutex<Vec<(Instant, Option<Instant>)>>,
 }
 
 impl Rig {
@@ -236,6 +239,7 @@ impl Rig {
             client: Arc::new(Api::login(&base, "admin", &password).await),
             agent: String::new(),
             started,
+            deaf: Mutex::new(Vec::new()),
         };
         rig.agent = rig.client.agent("PJSIP/agent2001").await;
         rig.start_listener().await;
@@ -260,6 +264,26 @@ impl Rig {
     /// `kill -9` of the event-listener (dropping a [`Proc`] kills it with SIGKILL).
     pub fn kill_listener(&mut self) {
         drop(self.listener.take());
+    }
+
+    /// Marks the start of a window in which the pipeline cannot hear the PBX.
+    pub fn deaf_from_now(&self) {
+        self.deaf.lock().unwrap().push((Instant::now(), None));
+    }
+
+    fn hears_again_if_open(&self) {
+        if let Some(last) = self.deaf.lock().unwrap().last_mut()
+            && last.1.is_none()
+        {
+            last.1 = Some(Instant::now());
+        }
+    }
+
+    /// Marks the end of the last such window.
+    pub fn hears_again(&self) {
+        if let Some(last) = self.deaf.lock().unwrap().last_mut() {
+            last.1 = Some(Instant::now());
+        }
     }
 
     /// Places the load: `POST /calls` at `per_sec` until every recorded originate reached
@@ -373,6 +397,7 @@ impl Rig {
             .map(|r| format!("{} {} {}", r.id, r.direction, r.state))
             .collect();
         let mut wrong = Vec::new();
+        self.hears_again_if_open();
         let mut guessed = Vec::new();
         for (id, want) in &expected {
             if let Some(r) = rows.get(id)
@@ -380,8 +405,14 @@ impl Rig {
                 && r.disposition.as_deref() != Some(want.as_str())
             {
                 let line = format!("{id}: {:?}, recorded {want} ({})", r.disposition, r.reason);
-                // Closed by reconcile with what was known: the PBX's CDRs would say more.
-                if r.reason == DISCONNECTED {
+                // Closed by reconcile with what was known, or a call whose whole life went by
+                // while the pipeline could not hear the PBX: only the PBX's CDRs would say more.
+                let unheard = self.pbx.call_span(id).is_some_and(|(from, to)| {
+                    self.deaf.lock().unwrap().iter().any(|(a, b)| {
+                        from >= *a && to.is_some_and(|t| t <= b.unwrap_or_else(Instant::now))
+                    })
+                });
+                if r.reason == DISCONNECTED || unheard {
                     guessed.push(line);
                 } else {
                     wrong.push(line);
@@ -548,8 +579,9 @@ pub struct Figures {
     pub stuck: Vec<String>,
     pub phantom: Vec<String>,
     pub wrong: Vec<String>,
-    /// Ended calls closed `ended while disconnected` whose disposition differs from the
-    /// recording's (what was known when they were closed).
+    /// Ended calls closed `ended while disconnected`, or whose whole life went by while the
+    /// pipeline could not hear the PBX, whose disposition differs from the recording's (what
+    /// was known of them; only the PBX's CDRs would say more).
     pub guessed: Vec<String>,
     pub elapsed: Duration,
     pub settle_after_play: Duration,

@@ -104,6 +104,10 @@ struct State {
     events: u64,
     /// (recorded call id, the client's call id) per matched `Originate`, in order.
     originated: Vec<(String, String)>,
+    /// Per client call id: when its `Originate` was played, and when its last channel hung up.
+    spans: HashMap<String, (Instant, Option<Instant>)>,
+    /// Linkedid -> client call id (from the `VarSet` of `HOOKFLASH_CALL_ID`).
+    linked: HashMap<String, String>,
     finished: bool,
 }
 
@@ -206,6 +210,13 @@ impl MockPbx {
     /// `(recorded HOOKFLASH_CALL_ID, the client's)` of every matched `Originate`, in order.
     pub fn originated(&self) -> Vec<(String, String)> {
         self.shared.lock().originated.clone()
+    }
+
+    /// When the `Originate` of call `call_id` (the client's id) was played, and when its last
+    /// channel hung up (so far): what a fault test needs to tell a call whose whole life went
+    /// by while its client could not hear the PBX.
+    pub fn call_span(&self, call_id: &str) -> Option<(Instant, Option<Instant>)> {
+        self.shared.lock().spans.get(call_id).copied()
     }
 
     /// Whether the whole transcript has been played.
@@ -510,6 +521,26 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Follows the calls' spans: a call's linkedid from its call id variable, and the time its
+/// channels last hung up.
+fn spans(st: &mut State, fields: &[(String, String)]) {
+    let event = get(fields, "Event").unwrap_or_default();
+    if event == "VarSet"
+        && get(fields, "Variable") == Some("HOOKFLASH_CALL_ID")
+        && let (Some(l), Some(v)) = (get(fields, "Linkedid"), get(fields, "Value"))
+    {
+        st.linked.insert(l.to_owned(), v.to_owned());
+    }
+    if event == "Hangup"
+        && let Some(call) = get(fields, "Linkedid")
+            .and_then(|l| st.linked.get(l))
+            .cloned()
+        && let Some(span) = st.spans.get_mut(&call)
+    {
+        span.1 = Some(Instant::now());
+    }
+}
+
 /// Follows the channel table with one played event.
 fn follow(channels: &mut BTreeMap<String, Chan>, fields: &[(String, String)]) {
     let Some(event) = get(fields, "Event") else {
@@ -619,7 +650,9 @@ async fn play(t: Transcript, shared: Arc<Shared>, mut asks: mpsc::UnboundedRecei
                 if let Some(rec) = recorded_call {
                     let live = ask.call_id.clone().unwrap_or_else(random_uuid);
                     rw.uuids.insert(rec.clone(), live.clone());
-                    shared.lock().originated.push((rec, live));
+                    let mut st = shared.lock();
+                    st.spans.insert(live.clone(), (Instant::now(), None));
+                    st.originated.push((rec, live));
                 }
             }
         }
@@ -665,6 +698,7 @@ fn dispatch(frame: &str, rw: &mut Rewrite, shared: &Shared) {
         return;
     }
     st.events += 1;
+    spans(&mut st, &fields);
     follow(&mut st.channels, &fields);
     let bytes = text.into_bytes();
     for c in &st.subscribed {
