@@ -55,5 +55,5 @@ async fn main() -> Result<()> {
     options.listen = cli.listen;
     options.database_url = cli.database_url;
     options.separate_listener = cli.separate_listener;
-    run_api_server(options, shutdown_signal()).await
+    Ok(run_api_server(options, shutdown_signal()).await?)
 }

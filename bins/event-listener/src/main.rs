@@ -51,5 +51,5 @@ async fn main() -> Result<()> {
     options.config = cli.config;
     options.listen = cli.listen;
     options.database_url = cli.database_url;
-    run_event_listener(options, shutdown_signal()).await
+    Ok(run_event_listener(options, shutdown_signal()).await?)
 }

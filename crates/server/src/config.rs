@@ -250,9 +250,15 @@ impl ServerConfig {
         if let Some(v) = table.remove("twilio") {
             config.twilio = parse("twilio", v)?;
         }
-        config.api = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.api = toml::Value::Table(table).try_into().map_err(|e| {
+            let text = e.to_string();
+            // The API lists only its own keys; the file's other keys are read here.
+            if text.contains("unknown field") {
+                ConfigError::Parse(format!("{text}, `listen`, `asterisk`, `twilio`"))
+            } else {
+                ConfigError::Parse(text)
+            }
+        })?;
         Ok(config)
     }
 
@@ -423,10 +429,12 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused() {
+        let unknown = ServerConfig::from_toml("nope = 1").unwrap_err().to_string();
         assert!(
-            ServerConfig::from_toml("nope = 1").is_err(),
-            "API keys stay checked"
+            unknown.contains("`nope`"),
+            "API keys stay checked: {unknown}"
         );
+        assert!(unknown.contains("`asterisk`"), "{unknown}");
         assert!(ServerConfig::from_toml("listen = \"here\"").is_err());
         let dup = r#"
             [[asterisk]]

@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
 use axum::Router;
 use hookflash_api::{Protocol, ProviderRegistry};
 use hookflash_asterisk::{AmiPing, AriInfo};
@@ -16,6 +15,7 @@ use hookflash_twilio::TwilioAccountFetch;
 use secrecy::ExposeSecret;
 
 use crate::config::{AsteriskServer, ServerConfig};
+use crate::error::{Result, ServerError};
 use crate::late;
 
 /// The configured servers, connected.
@@ -47,14 +47,17 @@ pub async fn connect_providers(config: &ServerConfig) -> Result<Connected> {
     }
     for server in &config.asterisk {
         if server.secret.is_none() {
-            bail!(
+            return Err(ServerError::Setup(format!(
                 "asterisk server {}: no secret; set {}",
                 server.name,
                 server.secret_env_name()
-            );
+            )));
         }
         if server.protocol == Protocol::Twilio {
-            bail!("asterisk server {}: protocol twilio", server.name);
+            return Err(ServerError::Setup(format!(
+                "asterisk server {}: protocol twilio",
+                server.name
+            )));
         }
         let protocol = server.protocol;
         let link = match connect_asterisk(server).await {
@@ -62,7 +65,7 @@ pub async fn connect_providers(config: &ServerConfig) -> Result<Connected> {
             Err(e) => {
                 // A PBX that is down (or restarting) must not keep the API from starting:
                 // report it down and keep trying in the background.
-                tracing::warn!(server = %server.name, error = %format!("{e:#}"),
+                tracing::warn!(server = %server.name, error = %chain(&e),
                     "not connected at start; retrying in the background");
                 let owned = server.clone();
                 let (provider, probe) =
@@ -92,24 +95,25 @@ pub async fn connect_providers(config: &ServerConfig) -> Result<Connected> {
             .as_ref()
             .map(|t| t.expose_secret().to_owned())
         else {
-            bail!(
+            return Err(ServerError::Setup(format!(
                 "twilio account {}: no auth token; set {}",
                 account.name,
                 account.auth_token_env_name()
-            );
+            )));
         };
         let public = account
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.listen));
+        let what = || format!("twilio account {}", account.name);
         let mut tw = hookflash_twilio::TwilioConfig::new(&account.account_sid, &token, public)
-            .with_context(|| format!("twilio account {}", account.name))?;
+            .map_err(|e| ServerError::connect(what(), e))?;
         if let Some(base) = &account.base_url {
             tw = tw.with_api_base(base);
         }
         let api_base = tw.api_base.clone();
         let provider = hookflash_twilio::TwilioProvider::new(tw)
-            .with_context(|| format!("twilio account {}", account.name))?;
+            .map_err(|e| ServerError::connect(what(), e))?;
         webhook_states.push(provider.webhook_state());
         let provider: Arc<dyn hookflash_provider::CallProvider> = Arc::new(provider);
         out.registry.insert(
@@ -118,7 +122,7 @@ pub async fn connect_providers(config: &ServerConfig) -> Result<Connected> {
             Arc::clone(&provider),
             Arc::new(
                 TwilioAccountFetch::new(api_base, account.account_sid.clone(), token)
-                    .with_context(|| format!("twilio account {}", account.name))?,
+                    .map_err(|e| ServerError::connect(what(), e))?,
             ),
         );
         out.twilio
@@ -135,11 +139,11 @@ pub async fn connect_providers(config: &ServerConfig) -> Result<Connected> {
 /// Connects one Asterisk server (AMI or ARI). Its CDRs (AMI) arrive as provider events.
 async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
     let Some(secret) = server.secret.as_ref().map(|s| s.expose_secret().to_owned()) else {
-        bail!(
+        return Err(ServerError::Setup(format!(
             "asterisk server {}: no secret; set {}",
             server.name,
             server.secret_env_name()
-        );
+        )));
     };
     let port = server.port();
     match server.protocol {
@@ -149,7 +153,12 @@ async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
             if server.tls {
                 ami.tls = Some(
                     hookflash_ami::TlsConfig::with_roots(server.host.clone(), web_roots())
-                        .context("TLS configuration")?,
+                        .map_err(|e| {
+                            ServerError::connect(
+                                format!("asterisk server {}: TLS configuration", server.name),
+                                e,
+                            )
+                        })?,
                 );
             }
             let mut ami_config = hookflash_asterisk::AmiProviderConfig::new(ami);
@@ -158,10 +167,13 @@ async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
             }
             let provider = hookflash_asterisk::AmiProvider::connect(ami_config)
                 .await
-                .with_context(|| {
-                    format!(
-                        "connecting to asterisk server {} (AMI {}:{port})",
-                        server.name, server.host
+                .map_err(|e| {
+                    ServerError::connect(
+                        format!(
+                            "connecting to asterisk server {} (AMI {}:{port})",
+                            server.name, server.host
+                        ),
+                        e,
                     )
                 })?;
             let probe = AmiPing::new(server.name.clone(), provider.client().clone());
@@ -176,7 +188,7 @@ async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
             let base = format!("{scheme}://{}:{port}/ari", server.host);
             let client = hookflash_ari::Client::builder(&base, &server.username, secret)
                 .build()
-                .with_context(|| format!("ARI client for {}", server.name))?;
+                .map_err(|e| ServerError::connect(format!("ARI client for {}", server.name), e))?;
             let app = server.app.clone().unwrap_or_else(|| "hookflash".to_owned());
             let provider = hookflash_asterisk::AriProvider::connect(
                 client.clone(),
@@ -188,8 +200,11 @@ async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
                 },
             )
             .await
-            .with_context(|| {
-                format!("connecting to asterisk server {} (ARI {base})", server.name)
+            .map_err(|e| {
+                ServerError::connect(
+                    format!("connecting to asterisk server {} (ARI {base})", server.name),
+                    e,
+                )
             })?;
             tracing::info!(server = %server.name, %base, "ARI connected");
             Ok(late::Link {
@@ -197,7 +212,10 @@ async fn connect_asterisk(server: &AsteriskServer) -> Result<late::Link> {
                 probe: Arc::new(AriInfo::new(client)),
             })
         }
-        Protocol::Twilio => bail!("asterisk server {}: protocol twilio", server.name),
+        Protocol::Twilio => Err(ServerError::Setup(format!(
+            "asterisk server {}: protocol twilio",
+            server.name
+        ))),
     }
 }
 
@@ -206,4 +224,16 @@ fn web_roots() -> rustls::RootCertStore {
     rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     }
+}
+
+/// An error with its causes, on one line (`what: cause: cause`), for logs.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

@@ -61,7 +61,7 @@ pub(crate) fn spawn<F, Fut>(
 ) -> (Arc<LateProvider>, Arc<LateProbe>)
 where
     F: Fn() -> Fut + Send + 'static,
-    Fut: Future<Output = anyhow::Result<Link>> + Send,
+    Fut: Future<Output = crate::error::Result<Link>> + Send,
 {
     let (tx, rx) = watch::channel(None);
     let task_name = name.clone();
@@ -81,7 +81,7 @@ where
                     return;
                 }
                 Err(e) => {
-                    tracing::warn!(server = %task_name, attempt, error = %format!("{e:#}"),
+                    tracing::warn!(server = %task_name, attempt, error = %crate::connect::chain(&e),
                         retry_in = ?wait, "still not connected");
                 }
             }

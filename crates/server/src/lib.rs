@@ -19,6 +19,7 @@
 
 mod config;
 mod connect;
+mod error;
 mod health;
 mod late;
 mod run;
@@ -26,6 +27,7 @@ mod shutdown;
 
 pub use config::{AsteriskServer, ConfigError, DEFAULT_LISTEN, ServerConfig, TwilioAccount};
 pub use connect::{Connected, connect_providers};
+pub use error::{Cause, Result, ServerError};
 pub use health::{HealthState, health_router};
 pub use hookflash_api::{Config as ApiConfig, DEFAULT_DATABASE_URL, Protocol};
 pub use run::{ApiServerOptions, ListenerOptions, run_api_server, run_event_listener};

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
 use hookflash_api::{
     AppState, ServeConfig, ensure_default_tenant_and_admin, model::NumberReading, router, serve,
 };
@@ -16,6 +15,7 @@ use hookflash_store::{Dialect, Store};
 
 use crate::config::ServerConfig;
 use crate::connect::connect_providers;
+use crate::error::{Result, ServerError};
 use crate::health::{HealthState, health_router};
 
 /// What the api-server is asked to run.
@@ -80,8 +80,7 @@ pub async fn run_api_server(
     options: ApiServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let mut config =
-        ServerConfig::load(options.config.as_deref()).context("loading the configuration")?;
+    let mut config = ServerConfig::load(options.config.as_deref())?;
     if let Some(addr) = options.listen {
         config.listen = addr;
     }
@@ -90,8 +89,11 @@ pub async fn run_api_server(
     }
     let store = Store::connect(&config.api.database_url)
         .await
-        .with_context(|| "connecting to the database (database_url)")?;
-    store.migrate().await.context("running migrations")?;
+        .map_err(|e| ServerError::store("connecting to the database (database_url)", e))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| ServerError::store("running migrations", e))?;
     if let Some(password) =
         ensure_default_tenant_and_admin(&store, config.api.admin_password.clone()).await?
     {
@@ -105,7 +107,9 @@ pub async fn run_api_server(
     let node = uuid::Uuid::new_v4();
     let (sources, publisher, relay) = if options.separate_listener {
         if store.dialect() != Dialect::Postgres {
-            bail!("--separate-listener needs a postgres:// database_url (LISTEN/NOTIFY)");
+            return Err(ServerError::Database(
+                "--separate-listener needs a postgres:// database_url (LISTEN/NOTIFY)".to_owned(),
+            ));
         }
         tracing::info!("call events come from a separate event-listener over LISTEN/NOTIFY");
         let relay = spawn_pg_relay(store.clone(), bus.clone(), node)?;
@@ -136,15 +140,21 @@ pub async fn run_api_server(
     }
     let tcp = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let addr = tcp.local_addr()?;
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = tcp.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     tracing::info!(%addr, "api-server listening");
     println!("hookflash api-server listening on http://{addr}");
     // Header/body read timeouts and a connection limit (axum::serve has neither); on a
     // signal, open requests get ServeConfig::shutdown_grace to finish.
     serve(tcp, app, ServeConfig::default(), shutdown)
         .await
-        .context("serving")?;
+        .map_err(ServerError::Serve)?;
     tracing::info!("shutting down: flushing pending writes");
     if let Some(relay) = relay {
         relay.abort();
@@ -164,21 +174,24 @@ pub async fn run_event_listener(
     options: ListenerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let mut config =
-        ServerConfig::load(options.config.as_deref()).context("loading the configuration")?;
+    let mut config = ServerConfig::load(options.config.as_deref())?;
     if let Some(url) = options.database_url {
         config.api.database_url = url;
     }
     let store = Store::connect(&config.api.database_url)
         .await
-        .context("connecting to the database")?;
+        .map_err(|e| ServerError::store("connecting to the database", e))?;
     if store.dialect() != Dialect::Postgres {
-        bail!(
+        return Err(ServerError::Database(
             "the event-listener publishes over PostgreSQL LISTEN/NOTIFY: set a postgres:// \
              database_url (on SQLite, run the api-server alone: it embeds the listener)"
-        );
+                .to_owned(),
+        ));
     }
-    store.migrate().await.context("running migrations")?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| ServerError::store("running migrations", e))?;
     let connected = connect_providers(&config).await?;
     if !connected.twilio.is_empty() {
         tracing::info!(
@@ -196,11 +209,16 @@ pub async fn run_event_listener(
     let app = health_router(HealthState::of(store.clone(), &listener));
     let tcp = tokio::net::TcpListener::bind(options.listen)
         .await
-        .with_context(|| format!("binding {}", options.listen))?;
-    tracing::info!(addr = %tcp.local_addr()?, "event-listener serving /healthz and /metrics");
+        .map_err(|source| ServerError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    if let Ok(addr) = tcp.local_addr() {
+        tracing::info!(%addr, "event-listener serving /healthz and /metrics");
+    }
     serve(tcp, app, ServeConfig::default(), shutdown)
         .await
-        .context("serving")?;
+        .map_err(ServerError::Serve)?;
     tracing::info!("shutting down: flushing pending writes");
     listener.shutdown().await?;
     store.close().await;
