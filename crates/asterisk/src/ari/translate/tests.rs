@@ -190,7 +190,9 @@ fn an_inbound_queue_call_is_one_conversation() {
         "every leg carries the conversation key"
     );
     assert!(out.iter().all(|e| e.keys.call_id.is_none()));
-    let created: Vec<(&str, Option<LegRole>, Option<&str>, Option<&str>)> = out
+    /// A `Created`: leg, role, caller number, called number.
+    type Created<'a> = (&'a str, Option<LegRole>, Option<&'a str>, Option<&'a str>);
+    let created: Vec<Created<'_>> = out
         .iter()
         .filter_map(|e| match &e.kind {
             LegEventKind::Created {
