@@ -968,6 +968,7 @@ impl Agents {
             to,
             cause,
             pause_reason: reason.clone(),
+            from_pause_reason: a.pause_reason.clone(),
             at,
             time_in_previous,
             call: call.or(a.call),

@@ -331,6 +331,10 @@ pub struct AgentChange {
     pub cause: Cause,
     /// The pause reason, when `to` is [`AgentState::Paused`].
     pub pause_reason: Option<ReasonCode>,
+    /// The pause reason of the state left, when `from` is [`AgentState::Paused`]: with `at`
+    /// and `time_in_previous` the row is a whole stretch (pause time per reason needs no
+    /// look-back).
+    pub from_pause_reason: Option<ReasonCode>,
     /// When (never before the previous change of this agent: an input with an older `now`
     /// takes effect at the previous change's time).
     pub at: DateTime<Utc>,

@@ -98,20 +98,16 @@ fn check_step(
             prop_assert_eq!(after, AgentState::LoggedOut);
             return Ok(());
         }
-        let busy_elsewhere =
-            before_call != Some(call) && matches!(before, AgentState::Ringing | AgentState::OnCall);
+        let on_another_call = before == AgentState::OnCall && before_call != Some(call);
         match s.op {
-            Op::Answer(..) if !busy_elsewhere || before == AgentState::Ringing => {
-                // Answered: on the call (an agent ringing for another call takes this one).
-                if !(before == AgentState::OnCall && before_call != Some(call)) {
-                    prop_assert_eq!((after, after_call), (AgentState::OnCall, Some(call)));
-                }
+            // Answered: on the call (an agent ringing for another call takes this one; one
+            // talking on another call stays there).
+            Op::Answer(..) if !on_another_call => {
+                prop_assert_eq!((after, after_call), (AgentState::OnCall, Some(call)));
             }
-            Op::Hangup(..) => {
-                // Ended: not reserved, ringing or talking on this call any more.
-                if after_call == Some(call) {
-                    prop_assert_eq!(after, AgentState::WrapUp);
-                }
+            // Ended: not reserved, ringing or talking on this call any more.
+            Op::Hangup(..) if after_call == Some(call) => {
+                prop_assert_eq!(after, AgentState::WrapUp);
             }
             Op::Ring(..)
                 if matches!(
@@ -174,6 +170,7 @@ proptest! {
             let mut state = AgentState::LoggedOut;
             let mut at = t0();
             let mut sum = Duration::ZERO;
+            let mut reason = None;
             for c in &changes {
                 prop_assert_eq!(c.from, state, "changes chain: from is the previous to");
                 prop_assert!(c.at >= at, "time never goes back");
@@ -182,6 +179,8 @@ proptest! {
                 state = c.to;
                 at = c.at;
                 prop_assert_eq!(c.pause_reason.is_some(), c.to == AgentState::Paused);
+                prop_assert_eq!(&c.from_pause_reason, &reason, "the reason left is the one entered");
+                reason = c.pause_reason.clone();
                 prop_assert!(c.cause != Cause::WrapUpEnded || c.from == AgentState::WrapUp);
             }
             let view = w.agents.agent(&id);
