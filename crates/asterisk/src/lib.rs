@@ -34,6 +34,15 @@
 //! `merge_snapshot`. [`AmiProvider::sync`] waits until every event sent before it was
 //! published. The translator's rules (what each AMI event becomes, and the protocol facts they
 //! rest on) are documented on [`AmiTranslator`].
+//!
+//! # AriProvider
+//!
+//! [`AriProvider`] is one Stasis application, subscribed to every channel's events
+//! (`subscribeAll`), which the sans-IO [`AriTranslator`] turns into leg events: the legs of
+//! the calls the provider places, and inbound calls, which the dialplan may queue to agents
+//! without any leg entering Stasis (a channel first seen in an inbound context and the legs it
+//! dials; [`AriProviderConfig::inbound_contexts`]). Its rules are documented on
+//! [`AriTranslator`], the commands on [`AriProvider`].
 
 mod ami;
 mod ari;

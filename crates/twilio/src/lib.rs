@@ -45,7 +45,8 @@
 //! prefix that the public URL does not have).
 //!
 //! # Limitations
-//! - The leg registry (bridge mode, conference SIDs, transfers) is in memory in the node that
+//! - The leg registry ([`TwilioTranslator`], which turns the callbacks into leg events, and the
+//!   calls' bridge mode, conference SIDs, transfers) is in memory in the node that
 //!   placed the call; any node can serve the webhooks (the dial plan rides in the signed voice
 //!   URL), but hold, mute, DTMF and transfers must be asked of the node that placed the call.
 //! - Answering-machine detection is offered on the customer leg only (asynchronous, through
