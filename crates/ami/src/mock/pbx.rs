@@ -443,14 +443,13 @@ fn is_uuid(b: &[u8]) -> bool {
 
 impl Rewrite {
     fn value(&mut self, name: &str, value: &str) -> String {
-        if name.len() >= 2 && name[name.len() - 2..].eq_ignore_ascii_case("id") {
-            if let Some((secs, seq)) = value.split_once('.')
-                && let (Ok(secs), Ok(seq)) = (secs.parse::<u64>(), seq.parse::<u64>())
-            {
-                let secs = secs.saturating_add(self.secs);
-                let seq = seq.saturating_add(self.seq);
-                return format!("{secs}.{seq}");
-            }
+        if name.to_ascii_lowercase().ends_with("id")
+            && let Some((secs, seq)) = value.split_once('.')
+            && let (Ok(secs), Ok(seq)) = (secs.parse::<u64>(), seq.parse::<u64>())
+        {
+            let secs = secs.saturating_add(self.secs);
+            let seq = seq.saturating_add(self.seq);
+            return format!("{secs}.{seq}");
         }
         let b = value.as_bytes();
         let mut out = String::with_capacity(value.len());
