@@ -26,6 +26,16 @@ impl AgiEnv {
         }
     }
 
+    /// Writes the block as Asterisk does, `agi_<name>: <value>` lines and an empty line (for
+    /// fake Asterisk peers in tests and examples).
+    pub fn encode(&self, buf: &mut bytes::BytesMut) {
+        use bytes::BufMut;
+        for (k, v) in &self.vars {
+            buf.put_slice(format!("agi_{k}: {v}\n").as_bytes());
+        }
+        buf.put_u8(b'\n');
+    }
+
     pub(crate) fn push(&mut self, name: String, value: String) {
         self.vars.push((name, value));
     }

@@ -32,6 +32,43 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// Writes the reply as Asterisk does (for fake Asterisk peers in tests and examples).
+    ///
+    /// Text is written as given: a caller that puts a line end into it gets a second line.
+    pub fn encode(&self, buf: &mut bytes::BytesMut) {
+        use bytes::BufMut;
+        match self {
+            Reply::Success(s) => {
+                buf.put_slice(b"200 result=");
+                buf.put_slice(s.result.as_bytes());
+                if let Some(d) = &s.data {
+                    buf.put_slice(format!(" ({d})").as_bytes());
+                }
+                if let Some(e) = s.endpos {
+                    buf.put_slice(format!(" endpos={e}").as_bytes());
+                }
+                if let Some(x) = &s.extra {
+                    buf.put_u8(b' ');
+                    buf.put_slice(x.as_bytes());
+                }
+                buf.put_u8(b'\n');
+            }
+            Reply::InvalidCommand => buf.put_slice(b"510 Invalid or unknown command\n"),
+            Reply::DeadChannel => {
+                buf.put_slice(b"511 Command Not Permitted on a dead channel or intercept routine\n")
+            }
+            Reply::Usage(u) if u.is_empty() => {
+                buf.put_slice(b"520 Invalid command syntax.  Proper usage not available.\n")
+            }
+            Reply::Usage(u) => {
+                buf.put_slice(b"520-Invalid command syntax.  Proper usage follows:\n");
+                buf.put_slice(u.as_bytes());
+                buf.put_slice(b"\n520 End of proper usage.\n");
+            }
+            Reply::Other { code, text } => buf.put_slice(format!("{code} {text}\n").as_bytes()),
+        }
+    }
+
     /// The `200` part, or the error the status stands for.
     ///
     /// # Errors
