@@ -278,3 +278,86 @@ fn a_dial_without_a_leg_is_a_dial_failure_on_the_dialler() {
         "{r:#?}"
     );
 }
+
+/// The callbacks of one answered agent-first call, in Twilio's order.
+fn one_call(agent: &str, customer: &str) -> Vec<(Option<LegRole>, Params)> {
+    let status = |sid: &str, parent: Option<&str>, s: &str| {
+        let mut v = vec![("CallSid", sid), ("CallStatus", s), ("To", "+15551204005")];
+        if let Some(parent) = parent {
+            v.push(("ParentCallSid", parent));
+        }
+        v.push(("CallDuration", "4"));
+        p(&v)
+    };
+    vec![
+        (Some(LegRole::Agent), status(agent, None, "initiated")),
+        (Some(LegRole::Agent), status(agent, None, "ringing")),
+        (Some(LegRole::Agent), status(agent, None, "in-progress")),
+        (
+            Some(LegRole::Customer),
+            status(customer, Some(agent), "ringing"),
+        ),
+        (
+            Some(LegRole::Customer),
+            status(customer, Some(agent), "in-progress"),
+        ),
+        (
+            Some(LegRole::Customer),
+            status(customer, Some(agent), "completed"),
+        ),
+        (
+            None,
+            p(&[
+                ("CallSid", agent),
+                ("DialCallStatus", "completed"),
+                ("DialCallSid", customer),
+            ]),
+        ),
+        (Some(LegRole::Agent), status(agent, None, "completed")),
+    ]
+}
+
+proptest::proptest! {
+    /// Callbacks lost, repeated (Twilio retries) or reordered: no panic, every event is on a
+    /// leg of the call and carries its id, each leg is created and hung up at most once, and
+    /// the translator keeps no more calls than its bound.
+    #[test]
+    fn any_order_of_callbacks_is_safe(
+        picks in proptest::collection::vec(0usize..8, 0..24),
+        calls in 1usize..6,
+    ) {
+        let t0 = chrono::DateTime::from_timestamp(1_795_315_411, 0).unwrap_or_default();
+        let mut reg = TwilioTranslator::new(2);
+        for n in 0..calls {
+            let call = CallId::new_random();
+            let agent = format!("CA{:032x}", 2 * n);
+            let customer = format!("CA{:032x}", 2 * n + 1);
+            let script = one_call(&agent, &customer);
+            let mut events = Vec::new();
+            for (i, pick) in picks.iter().enumerate() {
+                let at = t0 + chrono::TimeDelta::seconds(i as i64);
+                let (role, params) = &script[*pick];
+                events.extend(match role {
+                    Some(role) => reg.status_callback(call, *role, params, at),
+                    None => reg.dial_action(call, params, at),
+                });
+            }
+            let mut created = std::collections::HashSet::new();
+            let mut ended = std::collections::HashSet::new();
+            for e in &events {
+                proptest::prop_assert_eq!(e.keys.call_id, Some(call));
+                proptest::prop_assert!(e.leg.as_str() == agent || e.leg.as_str() == customer);
+                match e.kind {
+                    LegEventKind::Created { .. } => {
+                        proptest::prop_assert!(created.insert(e.leg.clone()), "{events:#?}");
+                    }
+                    LegEventKind::HungUp { .. } => {
+                        proptest::prop_assert!(ended.insert(e.leg.clone()), "{events:#?}");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        proptest::prop_assert!(reg.calls.len() <= 2);
+    }
+}
