@@ -316,6 +316,24 @@ pub enum Cause {
     WrapUpEnded,
 }
 
+impl Cause {
+    /// The snake_case name (the store's column value).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Reserved => "reserved",
+            Self::OfferAccepted => "offer_accepted",
+            Self::OfferRejected => "offer_rejected",
+            Self::OfferTimedOut => "offer_timed_out",
+            Self::Released => "released",
+            Self::LegRinging => "leg_ringing",
+            Self::LegAnswered => "leg_answered",
+            Self::LegEnded => "leg_ended",
+            Self::WrapUpEnded => "wrap_up_ended",
+        }
+    }
+}
+
 /// One state change: a row of the store's agent-state log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentChange {

@@ -25,6 +25,7 @@
 //!   DID and wrap-up set by the API survive later tracker writes (see [`CallWrite`]).
 //! - Errors: one [`StoreError`]; database details stay in its source, for logs only.
 
+mod agent_log;
 mod agents;
 mod api_keys;
 mod batch;
@@ -49,6 +50,7 @@ mod users_admin;
 mod users_sessions;
 mod util;
 
+pub use agent_log::{AgentStateLog, StateTime};
 pub use agents::{Agent, AgentSession, AgentState, Agents, NewAgent};
 pub use api_keys::{API_KEY_PREFIX, ApiKey, ApiKeys, CreatedApiKey, NewApiKey};
 pub use batch::{BatchConfig, BatchWriter, DeadLetter, WriterStats};
@@ -92,6 +94,10 @@ impl Store {
     /// Agents and their sessions.
     pub fn agents(&self) -> Agents<'_> {
         Agents { store: self }
+    }
+    /// The agent-state log (every change the agent-state machine emits) and its report.
+    pub fn agent_state_log(&self) -> AgentStateLog<'_> {
+        AgentStateLog { store: self }
     }
     /// Campaigns.
     pub fn campaigns(&self) -> Campaigns<'_> {

@@ -91,7 +91,7 @@ pub(crate) async fn connection_settings(store: Store) {
 pub(crate) async fn migrations_down_redo_up(store: Store) {
     let status = store.migration_status().await.unwrap();
     let versions: Vec<i64> = status.iter().map(|s| s.version).collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8]);
     assert!(
         status
             .iter()
@@ -105,15 +105,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     // Made before going down: the tenants of migration 1 lack the later `active` column.
     let t = tenant(&store, "m").await;
     let mut steps = Vec::new();
-    let reverted = store.migrate_down(5, &mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(reverted, vec![7, 6, 5, 4, 3]);
+    let reverted = store.migrate_down(6, &mut |p| steps.push(p)).await.unwrap();
+    assert_eq!(reverted, vec![8, 7, 6, 5, 4, 3]);
     assert!(matches!(
         steps[0],
-        MigrationProgress::Reverting { version: 7, .. }
+        MigrationProgress::Reverting { version: 8, .. }
     ));
     assert!(matches!(
         steps[1],
-        MigrationProgress::Reverted { version: 7, .. }
+        MigrationProgress::Reverted { version: 8, .. }
     ));
     let status = store.migration_status().await.unwrap();
     assert_eq!(status[2].status, MigrationStatusKind::Pending);
@@ -122,7 +122,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
     assert!(store.calls().get(t, CallId::new_random()).await.is_err());
 
     let applied = store.migrate_up(&mut |_| {}).await.unwrap();
-    assert_eq!(applied, vec![3, 4, 5, 6, 7]);
+    assert_eq!(applied, vec![3, 4, 5, 6, 7, 8]);
     assert!(
         store
             .calls()
@@ -134,15 +134,15 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
 
     let mut steps = Vec::new();
     let redone = store.migrate_redo(&mut |p| steps.push(p)).await.unwrap();
-    assert_eq!(redone, Some(7));
+    assert_eq!(redone, Some(8));
     assert_eq!(steps.len(), 4, "{steps:?}");
     assert!(matches!(
         steps[3],
-        MigrationProgress::Applied { version: 7, .. }
+        MigrationProgress::Applied { version: 8, .. }
     ));
 
     let reverted = store.migrate_down(10, &mut |_| {}).await.unwrap();
-    assert_eq!(reverted, vec![7, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(reverted, vec![8, 7, 6, 5, 4, 3, 2, 1]);
     let status = store.migration_status().await.unwrap();
     assert!(
         status
@@ -150,7 +150,7 @@ pub(crate) async fn migrations_down_redo_up(store: Store) {
             .all(|s| s.status == MigrationStatusKind::Pending)
     );
     assert_eq!(store.migrate_redo(&mut |_| {}).await.unwrap(), None);
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
     tenant(&store, "again").await;
 }
 
