@@ -4,7 +4,6 @@
 //! Run with `cargo bench -p hookflash-ami`. Criterion reports MB/s (bytes throughput); the
 //! messages/s figure is printed once per group from the measured message count.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use bytes::BytesMut;
@@ -14,14 +13,7 @@ use hookflash_ami::{AmiCodec, Event, Frame};
 const CHUNK: usize = 64 * 1024;
 
 fn corpus() -> Vec<u8> {
-    let dir = std::env::var_os("HOOKFLASH_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../testdata/asterisk-22"
-            ))
-        });
+    let dir = hookflash_testkit::fixtures_dir();
     std::fs::read(dir.join("ami/load.recv")).expect("read ami/load.recv")
 }
 

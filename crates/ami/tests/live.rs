@@ -3,28 +3,14 @@
 //! They run one at a time (nextest group `asterisk-peer`); during development wrap them in
 //! `flock /tmp/hookflash-peer.lock`.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use hookflash_ami::{
     Action, AmiClient, AmiConfig, AmiError, AuthMode, ClientEvent, Event, EventStream,
 };
+use hookflash_testkit::{Phone, live_peer, peer_dir};
 use tokio::time::timeout;
-
-fn live_host(test: &str) -> Option<String> {
-    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: HOOKFLASH_LIVE_ASTERISK must be set in CI"
-            );
-            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
-            None
-        }
-    }
-}
 
 fn config(host: &str, secret: &str) -> AmiConfig {
     let mut c = AmiConfig::new(host, 5038, "ami", secret);
@@ -33,46 +19,6 @@ fn config(host: &str, secret: &str) -> AmiConfig {
     c.reconnect.initial = Duration::from_millis(200);
     c.reconnect.max = Duration::from_secs(2);
     c
-}
-
-fn peer_dir() -> PathBuf {
-    std::env::var_os("HOOKFLASH_PEER_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../scripts/asterisk-peer"
-            ))
-        })
-}
-
-/// A sipp phone, killed (by PID) when dropped.
-struct Phone(u32);
-
-impl Phone {
-    fn start(role: &str, scenario: &str) -> Phone {
-        let out = Command::new("bash")
-            .arg(peer_dir().join("phone.sh"))
-            .args([role, scenario])
-            .output()
-            .expect("phone.sh");
-        assert!(
-            out.status.success(),
-            "phone.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pid = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("phone pid");
-        Phone(pid)
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
-    }
 }
 
 async fn next_event(events: &mut EventStream, within: Duration) -> ClientEvent {
@@ -84,7 +30,7 @@ async fn next_event(events: &mut EventStream, within: Duration) -> ClientEvent {
 
 #[tokio::test]
 async fn live_login_plain_md5_and_bad_secret() {
-    let Some(host) = live_host("live_login_plain_md5_and_bad_secret") else {
+    let Some((host, _peer)) = live_peer("live_login_plain_md5_and_bad_secret") else {
         return;
     };
     let (client, mut events) = AmiClient::connect(config(&host, "amipass"))
@@ -110,7 +56,7 @@ async fn live_login_plain_md5_and_bad_secret() {
 
 #[tokio::test]
 async fn live_originate_list_and_command() {
-    let Some(host) = live_host("live_originate_list_and_command") else {
+    let Some((host, _peer)) = live_peer("live_originate_list_and_command") else {
         return;
     };
     let (client, mut events) = AmiClient::connect(config(&host, "amipass"))
@@ -184,7 +130,7 @@ async fn live_originate_list_and_command() {
 
 #[tokio::test]
 async fn live_restart_mid_stream() {
-    let Some(host) = live_host("live_restart_mid_stream") else {
+    let Some((host, _peer)) = live_peer("live_restart_mid_stream") else {
         return;
     };
     let (client, mut events) = AmiClient::connect(config(&host, "amipass"))

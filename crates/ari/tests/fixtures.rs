@@ -8,14 +8,8 @@ use hookflash_ari::{
 };
 use serde_json::Value;
 
-fn fixtures_dir() -> String {
-    std::env::var("HOOKFLASH_FIXTURES_DIR").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").to_owned()
-    })
-}
-
 fn transcripts() -> Vec<(String, Vec<Value>)> {
-    let dir = format!("{}/ari", fixtures_dir());
+    let dir = format!("{}/ari", hookflash_testkit::fixtures_dir().display());
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")) {
         let path = entry.unwrap().path();

@@ -4,7 +4,6 @@
 //! They run when `HOOKFLASH_LIVE_ASTERISK` names the peer's host (scripts/test.sh sets it), one at
 //! a time (nextest's `asterisk-peer` group; a lock inside this binary for plain `cargo test`).
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -12,37 +11,13 @@ use hookflash_ari::{
     Backoff, BridgesRecordOptions, ChannelsOriginateWithIdOptions, Client, Event, EventStream,
     StreamEvent,
 };
+use hookflash_testkit::{Phone, live_peer, peer_dir, peer_root};
 
 static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Our own app names, so a developer's other ARI app on the same peer is not replaced.
 const APP: &str = "hookflash-ari-live";
 const APP2: &str = "hookflash-ari-live-2";
-
-fn live_host(test: &str) -> Option<String> {
-    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: HOOKFLASH_LIVE_ASTERISK must be set in CI"
-            );
-            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
-            None
-        }
-    }
-}
-
-fn peer_dir() -> PathBuf {
-    std::env::var("HOOKFLASH_PEER_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../scripts/asterisk-peer"
-            ))
-        })
-}
 
 fn client(host: &str) -> Client {
     Client::builder(format!("http://{host}:8088/ari"), "ari", "aripass")
@@ -54,9 +29,7 @@ fn client(host: &str) -> Client {
 /// answers a bridge record with 500 "Internal Server Error" and logs "No such file or
 /// directory"): create it with the spool directory's owner when the peer runs locally.
 fn ensure_recording_dir() {
-    let root = std::env::var("ASTERISK_PEER_ROOT")
-        .unwrap_or_else(|_| "/var/tmp/hookflash-asterisk-peer".to_owned());
-    let spool = PathBuf::from(root).join("var/spool/asterisk");
+    let spool = peer_root().join("var/spool/asterisk");
     if spool.is_dir() && !spool.join("recording").is_dir() {
         let status = Command::new("bash")
             .arg("-c")
@@ -83,35 +56,6 @@ async fn clean_leftovers(client: &Client) {
                 let _ = client.bridge_handle(br).destroy().await;
             }
         }
-    }
-}
-
-/// A sipp phone, stopped (by PID) when dropped.
-struct Phone(u32);
-
-impl Phone {
-    fn start(role: &str, scenario: &str) -> Self {
-        let out = Command::new("bash")
-            .arg(peer_dir().join("phone.sh"))
-            .args([role, scenario])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "phone.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Phone(String::from_utf8_lossy(&out.stdout).trim().parse().unwrap())
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        // The phone may have ended on its own already.
-        let _ = Command::new("kill")
-            .arg(self.0.to_string())
-            .stderr(std::process::Stdio::null())
-            .status();
     }
 }
 
@@ -153,7 +97,7 @@ fn is(kind: &'static str, id: &str) -> impl Fn(&Event) -> bool {
 
 #[tokio::test]
 async fn live_bridged_call_over_ari() {
-    let Some(host) = live_host("live_bridged_call_over_ari") else {
+    let Some((host, _peer)) = live_peer("live_bridged_call_over_ari") else {
         return;
     };
     let _peer = PEER.lock().await;
@@ -271,7 +215,8 @@ async fn live_bridged_call_over_ari() {
 
 #[tokio::test]
 async fn live_asterisk_restart_is_survived_with_a_reconnect() {
-    let Some(host) = live_host("live_asterisk_restart_is_survived_with_a_reconnect") else {
+    let Some((host, _peer)) = live_peer("live_asterisk_restart_is_survived_with_a_reconnect")
+    else {
         return;
     };
     let _peer = PEER.lock().await;
@@ -352,7 +297,7 @@ async fn live_asterisk_restart_is_survived_with_a_reconnect() {
 
 #[tokio::test]
 async fn live_second_connection_gives_application_replaced() {
-    let Some(host) = live_host("live_second_connection_gives_application_replaced") else {
+    let Some((host, _peer)) = live_peer("live_second_connection_gives_application_replaced") else {
         return;
     };
     let _peer = PEER.lock().await;

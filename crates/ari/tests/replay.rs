@@ -11,10 +11,8 @@ use hookflash_ari::{
 use serde_json::json;
 
 fn transcript(name: &str) -> Transcript {
-    let dir = std::env::var("HOOKFLASH_FIXTURES_DIR").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").to_owned()
-    });
-    Transcript::load(format!("{dir}/ari/{name}.jsonl")).unwrap()
+    let dir = hookflash_testkit::fixtures_dir();
+    Transcript::load(dir.join(format!("ari/{name}.jsonl"))).unwrap()
 }
 
 fn recorded_types(t: &Transcript, conn: &str) -> Vec<String> {

@@ -8,10 +8,8 @@ use serde_json::Value;
 
 /// A recorded `ChannelVarset` (it names a channel), and that channel's id.
 fn varset() -> (Value, String) {
-    let dir = std::env::var("HOOKFLASH_FIXTURES_DIR").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").to_owned()
-    });
-    let t = Transcript::load(format!("{dir}/ari/ari-stasis-basic.jsonl")).unwrap();
+    let dir = hookflash_testkit::fixtures_dir();
+    let t = Transcript::load(dir.join("ari/ari-stasis-basic.jsonl")).unwrap();
     let msg = t
         .ws_messages("ws1")
         .into_iter()

@@ -38,11 +38,7 @@ fn corpus() -> Vec<Event> {
             .replace("0f68b4e7-", &format!("{copy:08x}-"));
         events.extend(ws_events(&text));
     }
-    let dir = std::env::var_os("HOOKFLASH_FIXTURES_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").into()
-        });
+    let dir = hookflash_testkit::fixtures_dir();
     for name in [
         "ari-agent-first-bridge",
         "ari-dial-busy",

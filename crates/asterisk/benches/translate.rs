@@ -11,11 +11,7 @@ use hookflash_asterisk::AmiTranslator;
 use hookflash_calls::{Tracker, TrackerConfig};
 
 fn load_events() -> Vec<Event> {
-    let dir = std::env::var_os("HOOKFLASH_FIXTURES_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").into()
-        });
+    let dir = hookflash_testkit::fixtures_dir();
     let bytes = std::fs::read(dir.join("ami/load.recv")).expect("ami/load.recv");
     let (messages, _) = decode_all(&bytes);
     messages

@@ -14,11 +14,7 @@ use hookflash_provider::{
 };
 
 fn login() -> Transcript {
-    let dir = std::env::var_os("HOOKFLASH_FIXTURES_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").into()
-        });
+    let dir = hookflash_testkit::fixtures_dir();
     Transcript::from_file(dir.join("ami/login-plain.jsonl")).unwrap()
 }
 

@@ -24,8 +24,7 @@ use hookflash_provider::{
     OriginateRequest, ParkRequest, ProviderEvent, RecordingRequest, TenantId, TransferKind,
 };
 
-mod peer;
-use peer::{Phone, live_host};
+use hookflash_testkit::{PeerGuard, Phone, live_host};
 
 static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -186,6 +185,8 @@ macro_rules! live {
                 return;
             };
             let _peer = PEER.lock().await;
+            // Declared after the lock: the leftovers are hung up before the next test may start.
+            let _left = PeerGuard::new(&host);
             let $live = Live::start(&host, &$phones).await;
             $body
             drop($live.phones);
@@ -634,6 +635,8 @@ async fn load_100_calls_at_5_per_second() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, &[("loadagents", "agent-load-uas.xml"), CUSTOMER]).await;
     let mut calls = BTreeMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(200));

@@ -7,7 +7,6 @@
 //! They run when `HOOKFLASH_LIVE_ASTERISK` names the peer's host (scripts/test.sh sets it), one
 //! at a time (nextest's `asterisk-peer` group; a lock inside this binary for plain `cargo test`).
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,8 +22,7 @@ use hookflash_provider::{
     RecordingRequest, TenantId,
 };
 
-mod peer;
-use peer::{Phone, live_host};
+use hookflash_testkit::{PeerGuard, Phone, live_host};
 
 static PEER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -35,9 +33,7 @@ const APP: &str = "hookflash-provider-live";
 /// then answers a bridge record with 500): create it with the spool directory's owner when the
 /// peer runs locally.
 fn ensure_recording_dir() {
-    let root = std::env::var("ASTERISK_PEER_ROOT")
-        .unwrap_or_else(|_| "/var/tmp/hookflash-asterisk-peer".to_owned());
-    let spool = PathBuf::from(root).join("var/spool/asterisk");
+    let spool = hookflash_testkit::peer_root().join("var/spool/asterisk");
     if spool.is_dir() && !spool.join("recording").is_dir() {
         let status = Command::new("bash")
             .arg("-c")
@@ -170,6 +166,8 @@ async fn live_ari_answered_customer_hangs_up() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // Customer answers after 2 s and hangs up after 4 s of talk.
     let id = live.originate("5551204601", Duration::from_secs(20)).await;
@@ -187,6 +185,8 @@ async fn live_ari_customer_busy() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     let id = live.originate("5552000602", Duration::from_secs(20)).await;
     let r = live.ended(&id).await;
@@ -201,6 +201,8 @@ async fn live_ari_customer_no_answer() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // Rings until cancelled; the dial gives up after 5 s.
     let id = live.originate("5553000603", Duration::from_secs(5)).await;
@@ -215,6 +217,8 @@ async fn live_ari_agent_hangs_up() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     // The agent sends BYE 5 s after answering; the customer never hangs up.
     let live = Live::start(&host, "agent-answer-1s-bye5s.xml").await;
     let id = live.originate("5554100604", Duration::from_secs(20)).await;
@@ -230,6 +234,8 @@ async fn live_ari_hold_mute_dtmf_recording() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // Answers at once, hangs up after 12 s of talk.
     let id = live.originate("5551012605", Duration::from_secs(20)).await;
@@ -274,6 +280,8 @@ async fn live_ari_phone_hold() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // Customer holds 2 s after answering, unholds 3 s later, talks 3 s, hangs up.
     let id = live.originate("5555003606", Duration::from_secs(20)).await;
@@ -296,6 +304,8 @@ async fn live_ari_blind_transfer() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml")
         .await
         .with_second_agent("agent-answer-1s-bye5s.xml");
@@ -326,6 +336,8 @@ async fn live_ari_park() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // The customer never hangs up.
     let id = live.originate("5554200609", Duration::from_secs(20)).await;
@@ -359,6 +371,8 @@ async fn live_ari_park_times_out_back_to_the_parker() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // The customer never hangs up.
     let id = live.originate("5554200610", Duration::from_secs(20)).await;
@@ -444,6 +458,8 @@ async fn live_ari_attended_transfer() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml")
         .await
         .with_second_agent("agent-answer-1s-bye9s.xml");
@@ -485,6 +501,8 @@ async fn live_ari_agent_busy() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-busy.xml").await;
     let id = live.originate("5551204611", Duration::from_secs(20)).await;
     let r = live.ended(&id).await;
@@ -499,6 +517,8 @@ async fn live_ari_agent_no_answer() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-noanswer.xml").await;
     let id = live
         .originate_with("5551204612", |r| {
@@ -516,6 +536,8 @@ async fn live_ari_customer_unavailable() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     // A trunk whose AOR has no contact: the customer cannot be reached.
     let config = AriProviderConfig::new(APP).trunk("trunk-offline");
     let live = Live::start_with(&host, "agent-answer-1s.xml", config).await;
@@ -532,6 +554,8 @@ async fn live_ari_customer_by_originate() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     // The customer leg originated into the app (as in ari-agent-first-bridge), then a busy one.
     let config =
         AriProviderConfig::new(APP).customer_leg(hookflash_asterisk::CustomerLeg::Originate);
@@ -554,6 +578,8 @@ async fn live_ari_phone_dtmf() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     // Customer answers after 1 s, sends DTMF `1#` 1 s later, hangs up after 10 s of talk.
     let id = live.originate("5556110617", Duration::from_secs(20)).await;
@@ -574,6 +600,8 @@ async fn live_ari_inbound_queue_is_recorded() {
         return;
     };
     let _peer = PEER.lock().await;
+    // Declared after the lock: the leftovers are hung up before the next test may start.
+    let _left = PeerGuard::new(&host);
     let live = Live::start(&host, "agent-answer-1s.xml").await;
     assert!(
         live.provider

@@ -3,17 +3,8 @@
 
 use std::path::PathBuf;
 
-/// The fixtures directory.
-pub fn fixtures_dir() -> PathBuf {
-    std::env::var_os("HOOKFLASH_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../testdata/asterisk-22"
-            ))
-        })
-}
+/// The fixtures directory (`HOOKFLASH_FIXTURES_DIR`, else the project's copy).
+pub use hookflash_testkit::fixtures_dir;
 
 /// A file of the AMI fixtures.
 pub fn ami_fixture(name: &str) -> PathBuf {
