@@ -155,7 +155,11 @@ impl PeerGuard {
         )
     }
 
-    fn channels(&self) -> io::Result<Vec<String>> {
+    /// The names of the channels the peer has now.
+    ///
+    /// # Errors
+    /// When AMI cannot be reached or refuses the listing.
+    pub fn channels(&self) -> io::Result<Vec<String>> {
         self.session()?.channels()
     }
 
