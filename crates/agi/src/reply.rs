@@ -65,7 +65,7 @@ impl Reply {
                 buf.put_slice(u.as_bytes());
                 buf.put_slice(b"\n520 End of proper usage.\n");
             }
-            Reply::Other { code, text } => buf.put_slice(format!("{code} {text}\n").as_bytes()),
+            Reply::Other { code, text } => buf.put_slice(format!("{code:03} {text}\n").as_bytes()),
         }
     }
 
