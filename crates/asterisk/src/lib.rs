@@ -22,6 +22,7 @@
 //! | `blind_transfer` | `BlindTransfer` of the transferer (its bridge peer goes to the extension), or `Redirect` of the leg when no transferer is given; the context is always the configured `transfer_context` (requests carry none), and a destination that is not an extension there (`Getvar` of `DIALPLAN_EXISTS` first) is refused before anything moves (Asterisk would answer Success and drop the customer) |
 //! | attended transfer | `Atxfer` on the transferer (queues the `features.conf` atxfer code); complete = `Hangup` of the transferer (Asterisk then joins the parties); cancel = `Hangup` of the consultation `Local/...;1` leg (the transferer returns to the transferee) |
 //! | `park` | `Park` (with `TimeoutChannel` = the parker); [`AmiProvider::pickup_parked`] originates an agent into the parking slot |
+//! | `parked_calls` / `pickup_parked` | `ParkedCalls` (slot, parkee, `ParkingTimeout` + `ParkingDuration`, `ParkerDialString`); pick-up as [`AmiProvider::pickup_parked`] |
 //! | `hold` / `unhold` | emulated, AMI has no hold: `Redirect` with `ExtraChannel` moves the held leg to `hookflash-hold` (music on hold) and its peer to `hookflash-hold-wait` (silence); `unhold` joins them again with the `Bridge` action. The held leg's `MusicOnHoldStart`/`Stop` become `held`/`unheld`. The two contexts are shipped in `examples/asterisk/extensions_hookflash.conf` (the test peer installs it); the provider checks at connect (and after each reconnect) that they exist, with `Getvar` of `DIALPLAN_EXISTS`, and otherwise declares hold unsupported and refuses it ([`AmiProvider::hold_gap`] says why) instead of sending a channel to a missing extension. |
 //! | `mute` / `unmute` | `MuteAudio` (`in`/`out`/`all`); Asterisk emits no event, so the provider reports `muted`/`unmuted` itself once the action succeeded |
 //! | `send_dtmf` | `PlayDTMF` per digit (no event from Asterisk: the provider reports `dtmf` sent); [`AmiProvider::inject_dtmf`] plays digits as if the leg's party pressed them (`Receive: true`) |
@@ -42,7 +43,10 @@
 //! the calls the provider places, and inbound calls, which the dialplan may queue to agents
 //! without any leg entering Stasis (a channel first seen in an inbound context and the legs it
 //! dials; [`AriProviderConfig::inbound_contexts`]). Its rules are documented on
-//! [`AriTranslator`], the commands on [`AriProvider`].
+//! [`AriTranslator`], the commands on [`AriProvider`] and its capabilities (blind transfer: the
+//! target is originated into the application while the customer stays with the agent, so a
+//! target that fails leaves the customer where it was; park: the provider chooses the space,
+//! keeps its lot, and calls the parking agent back as the call's own agent leg).
 
 mod ami;
 mod ari;

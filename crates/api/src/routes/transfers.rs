@@ -37,8 +37,12 @@ pub struct CreateTransfer {
     pub call_id: String,
     /// Blind or attended.
     pub kind: TransferKindSel,
-    /// Where to: an extension of the server's transfer context (`1002`). One that does not
-    /// exist is refused (422 naming `destination`) and the customer stays with the agent.
+    /// Where to: an extension of the server's transfer context (`1002`); over ARI also an
+    /// endpoint (`PJSIP/agent1002`) or a number through the server's configured trunk
+    /// (`PJSIP/<number>@<trunk>`). One that does not exist, or another trunk or technology, is
+    /// refused (422 naming `destination`) and the customer stays with the agent; over ARI a
+    /// blind transfer whose target is busy, unreachable or does not answer leaves the customer
+    /// with the agent and the call's `transfers` say `failed`.
     pub destination: String,
 }
 
