@@ -13,24 +13,11 @@ use hookflash_ami::AmiConfig;
 use hookflash_api::bus::EventBus;
 use hookflash_api::{AppState, Config, Protocol, ProviderRegistry, Settings};
 use hookflash_asterisk::{AmiPing, AmiProvider, AmiProviderConfig, AriInfo};
-
-fn live_host(test: &str) -> Option<String> {
-    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: HOOKFLASH_LIVE_ASTERISK must be set in CI"
-            );
-            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
-            None
-        }
-    }
-}
+use hookflash_testkit::live_peer;
 
 #[tokio::test]
 async fn live_server_status_and_round_trips() {
-    let Some(host) = live_host("live_server_status_and_round_trips") else {
+    let Some((host, _peer)) = live_peer("live_server_status_and_round_trips") else {
         return;
     };
     let ami = AmiProvider::connect(AmiProviderConfig::new(AmiConfig::new(

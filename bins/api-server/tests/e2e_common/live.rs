@@ -3,59 +3,26 @@
 //! (AMI or ARI, SQLite or PostgreSQL beside a separate event-listener).
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::time::Duration;
 
 use super::*;
 
-pub fn live_host(test: &str) -> Option<String> {
-    match std::env::var("HOOKFLASH_LIVE_ASTERISK") {
-        Ok(h) if !h.is_empty() => Some(h),
-        _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{test}: HOOKFLASH_LIVE_ASTERISK must be set under CI"
-            );
-            println!("skipped: {test}: set HOOKFLASH_LIVE_ASTERISK (scripts/test.sh does)");
-            None
-        }
-    }
-}
+// Shared by binaries that each use a part of it.
+#[allow(unused_imports)]
+pub use hookflash_testkit::{PeerGuard, live_host};
 
-pub fn peer_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/asterisk-peer"
-    ))
+/// One sipp phone of the test kit (`phone.sh ROLE SCENARIO EXTRA...`), stopped on drop; it is
+/// started once its SIP port is bound.
+pub struct Phone {
+    _phone: hookflash_testkit::Phone,
 }
-
-/// One sipp phone, stopped (by PID) on drop.
-pub struct Phone(u32);
 
 impl Phone {
     pub fn start(role: &str, scenario: &str, extra: &[&str]) -> Phone {
-        let out = Command::new("bash")
-            .arg(peer_dir().join("phone.sh"))
-            .arg(role)
-            .arg(scenario)
-            .args(extra)
-            .output()
-            .expect("running phone.sh");
-        assert!(
-            out.status.success(),
-            "phone.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let pid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        // sipp needs a moment to bind its port.
-        std::thread::sleep(Duration::from_millis(500));
-        Phone(pid)
-    }
-}
-
-impl Drop for Phone {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.0.to_string()).status();
+        let mut args = vec![scenario];
+        args.extend_from_slice(extra);
+        Phone {
+            _phone: hookflash_testkit::Phone::start_args(role, &args),
+        }
     }
 }
 
@@ -93,11 +60,15 @@ pub struct Running {
     pub dir: PathBuf,
     pub db: String,
     pub admin: Api,
+    /// Hangs up, when the test ends, every channel it left on the peer (last field: after
+    /// the servers are stopped).
+    pub peer: PeerGuard,
 }
 
 /// The api-server on SQLite, or (`postgres` = a database URL) beside a separate
 /// event-listener over LISTEN/NOTIFY.
 pub async fn start(label: &str, host: &str, ari: bool, postgres: Option<String>) -> Running {
+    let peer = PeerGuard::new(host);
     let dir = temp_dir(label);
     let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let db = postgres
@@ -147,5 +118,6 @@ pub async fn start(label: &str, host: &str, ari: bool, postgres: Option<String>)
         dir,
         db,
         admin,
+        peer,
     }
 }

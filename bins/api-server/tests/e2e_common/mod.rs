@@ -26,16 +26,7 @@ use tokio::sync::mpsc;
 pub mod live;
 
 /// The fixtures directory (HOOKFLASH_FIXTURES_DIR, else the project copy).
-pub fn fixtures_dir() -> PathBuf {
-    std::env::var("HOOKFLASH_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../testdata/asterisk-22"
-            ))
-        })
-}
+pub use hookflash_testkit::fixtures_dir;
 
 /// A scenario's AMI transcript.
 pub fn transcript(name: &str) -> Transcript {
