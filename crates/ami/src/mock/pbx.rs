@@ -25,9 +25,11 @@
 //!   channel's variable (as its `VarSet`s left it) or of `DIALPLAN_EXISTS` (the shipped
 //!   dialplan); anything else is `Response: Error`.
 //! - Faults: [`MockPbx::drop_connections`] closes every connection at once (the link drops,
-//!   nothing is said), [`MockPbx::refuse`] closes every new connection before the banner
-//!   while set (the PBX's AMI is down). Calls go on meanwhile: the events played while a
-//!   client is away are lost to it, as on a real PBX.
+//!   nothing is said), [`MockPbx::drop_connection`] one of them, [`MockPbx::refuse`] closes
+//!   every new connection before the banner while set (the PBX's AMI is down). Calls go on
+//!   meanwhile: the events played while a client is away are lost to it, as on a real PBX;
+//!   but they advance with the clients' originates (the recording's sync points), so while
+//!   no client can originate, nothing moves.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -95,6 +97,8 @@ const CHANNEL_FIELDS: &[&str] = &[
 struct State {
     /// Every open connection's outgoing queue.
     writers: HashMap<u64, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Every open connection's own cut-off (see [`MockPbx::drop_connection`]).
+    cutters: HashMap<u64, Arc<tokio::sync::Notify>>,
     /// The connections that logged in (they get events).
     subscribed: Vec<u64>,
     channels: BTreeMap<String, Chan>,
@@ -108,6 +112,8 @@ struct State {
     spans: HashMap<String, (Instant, Option<Instant>)>,
     /// Linkedid -> client call id (from the `VarSet` of `HOOKFLASH_CALL_ID`).
     linked: HashMap<String, String>,
+    /// The client's Originate ActionID -> its call id (a failed `OriginateResponse` ends it).
+    by_action: HashMap<String, String>,
     finished: bool,
 }
 
@@ -181,6 +187,24 @@ impl MockPbx {
         st.subscribed.clear();
     }
 
+    /// The open connections, by id, in the order they were accepted (ids count from 1).
+    pub fn open_connection_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.shared.lock().writers.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Closes connection `id` now, without a word (one client's link drops; the others and
+    /// the calls go on).
+    pub fn drop_connection(&self, id: u64) {
+        let mut st = self.shared.lock();
+        st.writers.remove(&id);
+        st.subscribed.retain(|c| *c != id);
+        if let Some(cut) = st.cutters.remove(&id) {
+            cut.notify_one();
+        }
+    }
+
     /// While `true`, a new connection is closed before its banner (the PBX's AMI is down);
     /// calls go on.
     pub fn refuse(&self, refusing: bool) {
@@ -237,6 +261,8 @@ impl Drop for MockPbx {
 /// One connection: banner, its own login, actions; events once logged in.
 async fn serve(sock: TcpStream, id: u64, shared: Arc<Shared>) {
     let mut kill = shared.kill.subscribe();
+    let cut = Arc::new(tokio::sync::Notify::new());
+    shared.lock().cutters.insert(id, Arc::clone(&cut));
     let (mut rd, mut wr) = sock.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     shared.lock().writers.insert(id, tx.clone());
@@ -260,6 +286,10 @@ async fn serve(sock: TcpStream, id: u64, shared: Arc<Shared>) {
                 Ok(None) => {}
             }
             tokio::select! {
+                _ = cut.notified() => {
+                    killed = true;
+                    break 'conn;
+                }
                 _ = kill.changed() => {
                     killed = true;
                     break 'conn;
@@ -277,6 +307,7 @@ async fn serve(sock: TcpStream, id: u64, shared: Arc<Shared>) {
     {
         let mut st = shared.lock();
         st.writers.remove(&id);
+        st.cutters.remove(&id);
         st.subscribed.retain(|c| *c != id);
     }
     drop(tx);
@@ -521,7 +552,7 @@ fn get<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Follows the calls' spans: a call's linkedid from its call id variable, and the time its
-/// channels last hung up.
+/// channels last hung up (or its Originate failed).
 fn spans(st: &mut State, fields: &[(String, String)]) {
     let event = get(fields, "Event").unwrap_or_default();
     if event == "VarSet"
@@ -530,10 +561,18 @@ fn spans(st: &mut State, fields: &[(String, String)]) {
     {
         st.linked.insert(l.to_owned(), v.to_owned());
     }
-    if event == "Hangup"
-        && let Some(call) = get(fields, "Linkedid")
+    let ended = match event {
+        "Hangup" => get(fields, "Linkedid")
             .and_then(|l| st.linked.get(l))
-            .cloned()
+            .cloned(),
+        "OriginateResponse" if get(fields, "Response") == Some("Failure") => {
+            get(fields, "ActionID")
+                .and_then(|a| st.by_action.get(a))
+                .cloned()
+        }
+        _ => None,
+    };
+    if let Some(call) = ended
         && let Some(span) = st.spans.get_mut(&call)
     {
         span.1 = Some(Instant::now());
@@ -651,6 +690,7 @@ async fn play(t: Transcript, shared: Arc<Shared>, mut asks: mpsc::UnboundedRecei
                     rw.uuids.insert(rec.clone(), live.clone());
                     let mut st = shared.lock();
                     st.spans.insert(live.clone(), (Instant::now(), None));
+                    st.by_action.insert(ask.action_id.clone(), live.clone());
                     st.originated.push((rec, live));
                 }
             }
