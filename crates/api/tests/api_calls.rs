@@ -850,10 +850,8 @@ async fn ami_provider_originate_and_ping_through_the_api() {
     use hookflash_ami::{AmiConfig, ReconnectPolicy};
     use hookflash_asterisk::{AmiProvider, AmiProviderConfig};
 
-    let dir = std::env::var("HOOKFLASH_FIXTURES_DIR").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").to_owned()
-    });
-    let transcript = Transcript::from_file(format!("{dir}/ami/originate-answered.jsonl")).unwrap();
+    let dir = hookflash_testkit::fixtures_dir();
+    let transcript = Transcript::from_file(dir.join("ami/originate-answered.jsonl")).unwrap();
     let mock = MockServer::start(vec![transcript]).await.unwrap();
     let mut ami = AmiConfig::new("127.0.0.1", mock.addr().port(), "ami", "amipass");
     ami.keepalive = None;

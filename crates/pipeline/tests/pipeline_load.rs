@@ -20,11 +20,7 @@ use hookflash_provider::{CallId, CallProvider, OriginateRequest, TenantId};
 use hookflash_store::{CallFilter, CallRow, Store};
 
 fn transcript() -> Transcript {
-    let dir = match std::env::var_os("HOOKFLASH_FIXTURES_DIR") {
-        Some(d) => std::path::PathBuf::from(d),
-        None => concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/asterisk-22").into(),
-    }
-    .join("ami");
+    let dir = hookflash_testkit::fixtures_dir().join("ami");
     Transcript::from_file(dir.join("load.jsonl")).expect("the load transcript")
 }
 
