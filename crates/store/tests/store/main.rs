@@ -1,12 +1,19 @@
 //! The store's repository suite, written once and run against SQLite (a temp file per test)
 //! and PostgreSQL (a fresh database per test, created from `HOOKFLASH_TEST_POSTGRES_URL`).
 
+mod accounts;
 mod batch_poison;
+mod calls;
+mod campaigns;
 mod cases;
 mod common;
 mod fixtures;
+mod isolation;
+mod migrations;
 mod tenants_admin;
+mod tracker_writes;
 mod users_sessions;
+mod writer;
 
 /// Generates, for each case, one test per database.
 macro_rules! suite {
