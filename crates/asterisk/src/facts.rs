@@ -2,7 +2,17 @@
 //! tracker never sees them: Local channel pairs and the `DIALSTATUS` of a dial that reached
 //! nobody.
 
-use hookflash_provider::DialOutcome;
+use hookflash_provider::{DialOutcome, HangupRequester, LegEventKind};
+
+/// The channel variable a provider sets on a leg right before it hangs it up for an API
+/// request: who asked ([`HangupRequester::as_str`]). Both translators read it back as
+/// [`LegEventKind::HangupOrdered`].
+pub(crate) const HANGUP_BY_VARIABLE: &str = "HOOKFLASH_HANGUP_BY";
+
+/// The neutral event for a `HOOKFLASH_HANGUP_BY` value, when it names a requester.
+pub(crate) fn hangup_ordered(value: &str) -> Option<LegEventKind> {
+    HangupRequester::from_name(value).map(|by| LegEventKind::HangupOrdered { by })
+}
 
 /// The name both halves of a Local channel share (`Local/1002@ctx-00000000` for
 /// `Local/1002@ctx-00000000;1` and `;2`), used as the neutral
@@ -26,6 +36,22 @@ pub(crate) fn failed_dial(dialstatus: &str) -> Option<DialOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hangup_stamp_reads_back_as_who_asked() {
+        for by in [
+            HangupRequester::Agent,
+            HangupRequester::Supervisor,
+            HangupRequester::System,
+        ] {
+            assert_eq!(
+                hangup_ordered(by.as_str()),
+                Some(LegEventKind::HangupOrdered { by })
+            );
+        }
+        assert_eq!(hangup_ordered(""), None);
+        assert_eq!(hangup_ordered("customer"), None);
+    }
 
     #[test]
     fn local_pairs_share_a_key() {

@@ -95,7 +95,9 @@ pub enum Party {
     Customer,
     /// A transfer target or park retriever.
     SecondAgent,
-    /// The PBX or hookflash (a timeout, a hangup request through the API).
+    /// A supervisor (a hangup a supervisor asked for through the API).
+    Supervisor,
+    /// The PBX or hookflash (a timeout, a hangup the system asked for through the API).
     System,
     /// Both ends in the same instant (kept for compatibility with expected.json; the tracker
     /// itself always decides).
@@ -109,6 +111,7 @@ impl Party {
             Self::Agent => "agent",
             Self::Customer => "customer",
             Self::SecondAgent => "second_agent",
+            Self::Supervisor => "supervisor",
             Self::System => "system",
             Self::Either => "either",
         }
@@ -269,13 +272,14 @@ pub struct PartyDigits {
 }
 
 impl PartyDigits {
-    /// The digits of one party (`None` for [`Party::System`] and [`Party::Either`]).
+    /// The digits of one party (`None` for [`Party::Supervisor`], [`Party::System`] and
+    /// [`Party::Either`]).
     pub fn of(&self, party: Party) -> Option<&str> {
         match party {
             Party::Agent => Some(&self.agent),
             Party::Customer => Some(&self.customer),
             Party::SecondAgent => Some(&self.second_agent),
-            Party::System | Party::Either => None,
+            Party::Supervisor | Party::System | Party::Either => None,
         }
     }
 }

@@ -232,6 +232,13 @@ pub enum LegEventKind {
         /// The cause given with the request, when any.
         cause: Option<HangupCause>,
     },
+    /// Hookflash was asked (through its API) to hang this leg up on behalf of `by`: the
+    /// provider stamps who asked on the leg right before the hangup, and its translator reads
+    /// the stamp back, so the tracker can tell who ended the call.
+    HangupOrdered {
+        /// Who asked.
+        by: HangupRequester,
+    },
     /// The leg is gone.
     HungUp {
         /// The Q.850 cause.
@@ -279,6 +286,7 @@ impl LegEventKind {
             Self::Parked { .. } => "parked",
             Self::Unparked { .. } => "unparked",
             Self::HangupRequested { .. } => "hangup_requested",
+            Self::HangupOrdered { .. } => "hangup_ordered",
             Self::HungUp { .. } => "hung_up",
             Self::VariableSet { .. } => "variable_set",
             Self::Renamed { .. } => "renamed",
@@ -456,6 +464,41 @@ impl HangupCause {
             18 | 19 => CauseClass::NoAnswer,
             1 | 2 | 3 | 20 | 22 | 27 | 28 | 34 | 38 | 41 | 42 | 127 => CauseClass::Unreachable,
             _ => CauseClass::Other,
+        }
+    }
+}
+
+/// Who asked hookflash to hang a call up, as its API request says: the call's agent, a
+/// supervisor, or the system (an integration, a timeout, hookflash itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HangupRequester {
+    /// The agent on the call.
+    Agent,
+    /// A supervisor.
+    Supervisor,
+    /// No person: an integration, a rule, hookflash itself.
+    System,
+}
+
+impl HangupRequester {
+    /// The snake_case name (what a provider stamps on the leg).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Supervisor => "supervisor",
+            Self::System => "system",
+        }
+    }
+
+    /// Reads a name written by [`HangupRequester::as_str`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "agent" => Some(Self::Agent),
+            "supervisor" => Some(Self::Supervisor),
+            "system" => Some(Self::System),
+            _ => None,
         }
     }
 }

@@ -37,9 +37,9 @@ pub use capabilities::{Capabilities, Capability, Support};
 pub use cdr::CdrRecord;
 pub use error::ProviderError;
 pub use event::{
-    CauseClass, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupSide, LegEvent,
-    LegEventKind, LegRole, MediaDirection, OriginateFailure, OriginateOutcome, TransferKind,
-    TransferOutcome, UnparkReason,
+    CauseClass, Correlation, DialOutcome, DtmfDirection, HangupCause, HangupRequester, HangupSide,
+    LegEvent, LegEventKind, LegRole, MediaDirection, OriginateFailure, OriginateOutcome,
+    TransferKind, TransferOutcome, UnparkReason,
 };
 pub use ids::{CallId, IdError, LegId, TenantId};
 pub use park::{ParkedCall, PickupRequest};

@@ -5,7 +5,7 @@ use futures::Stream;
 
 use crate::capabilities::Capabilities;
 use crate::error::ProviderError;
-use crate::event::{HangupCause, LegEvent, MediaDirection};
+use crate::event::{HangupCause, HangupRequester, LegEvent, MediaDirection};
 use crate::ids::LegId;
 use crate::park::{ParkedCall, PickupRequest};
 use crate::request::{
@@ -65,6 +65,20 @@ pub trait CallProvider: Send + Sync {
 
     /// Hangs a leg up, with a Q.850 cause where the platform takes one.
     async fn hangup(&self, leg: &LegId, cause: Option<HangupCause>) -> Result<(), ProviderError>;
+
+    /// Hangs a leg up on behalf of `by` (who asked, as the API request says). A provider
+    /// that can stamps `by` on the leg right before the hangup, so that its events report a
+    /// [`crate::LegEventKind::HangupOrdered`] and the tracker knows who ended the call; the
+    /// default hangs up without the stamp (the call then reads as ended by the system).
+    async fn hangup_for(
+        &self,
+        leg: &LegId,
+        cause: Option<HangupCause>,
+        by: HangupRequester,
+    ) -> Result<(), ProviderError> {
+        let _ = by;
+        self.hangup(leg, cause).await
+    }
 
     /// Answers a ringing leg.
     async fn answer(&self, leg: &LegId) -> Result<(), ProviderError>;

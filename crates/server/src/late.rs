@@ -18,9 +18,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, HangupCause,
-    LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest, ParkRequest, ParkedCall,
-    PickupRequest, ProbeReport, ProviderError, ProviderEvent, RecordingRequest, ServerProbe,
-    TransferId,
+    HangupRequester, LegEventStream, LegId, LegSnapshot, MediaDirection, OriginateRequest,
+    ParkRequest, ParkedCall, PickupRequest, ProbeReport, ProviderError, ProviderEvent,
+    RecordingRequest, ServerProbe, TransferId,
 };
 use tokio::sync::watch;
 
@@ -172,6 +172,15 @@ impl CallProvider for LateProvider {
 
     async fn hangup(&self, leg: &LegId, cause: Option<HangupCause>) -> Result<(), ProviderError> {
         self.current()?.hangup(leg, cause).await
+    }
+
+    async fn hangup_for(
+        &self,
+        leg: &LegId,
+        cause: Option<HangupCause>,
+        by: HangupRequester,
+    ) -> Result<(), ProviderError> {
+        self.current()?.hangup_for(leg, cause, by).await
     }
 
     async fn answer(&self, leg: &LegId) -> Result<(), ProviderError> {

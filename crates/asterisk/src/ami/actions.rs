@@ -87,6 +87,14 @@ pub(crate) fn hangup(channel: &str, cause: Option<u16>) -> Action {
     }
 }
 
+/// Sets a channel variable (the `Setvar` action).
+pub(crate) fn setvar(channel: &str, name: &str, value: &str) -> Action {
+    Action::new("Setvar")
+        .header("Channel", channel)
+        .header("Variable", name)
+        .header("Value", value)
+}
+
 /// Blind transfer of the transferer's bridge peer (the `BlindTransfer` action).
 pub(crate) fn blind_transfer(transferer: &str, context: &str, exten: &str) -> Action {
     Action::new("BlindTransfer")

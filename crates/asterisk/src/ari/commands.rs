@@ -8,12 +8,14 @@ use hookflash_ari::{
 };
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallProvider, Capabilities, Capability,
-    DtmfDirection, HangupCause, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot,
-    MediaDirection, OriginateRequest, ParkRequest, ParkedCall, PickupRequest, ProviderError,
-    ProviderEvent, RecordingRequest, TransferId, TransferKind, TransferOutcome,
+    DtmfDirection, HangupCause, HangupRequester, LegEventKind, LegEventStream, LegId, LegRole,
+    LegSnapshot, MediaDirection, OriginateRequest, ParkRequest, ParkedCall, PickupRequest,
+    ProviderError, ProviderEvent, RecordingRequest, TransferId, TransferKind, TransferOutcome,
 };
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
+
+use crate::facts::HANGUP_BY_VARIABLE;
 
 use super::book::{ARG_AGENT, ARG_TARGET, CallCtl, Consult, CustomerPlan, endpoint_of};
 use super::park::Parked;
@@ -180,6 +182,31 @@ impl CallProvider for AriProvider {
             .hangup(leg.as_str(), options)
             .await
             .map_err(|e| map_error(&format!("channel {leg}"), e))
+    }
+
+    /// Stamps who asked (`HOOKFLASH_HANGUP_BY`, read back by the translator from its
+    /// `ChannelVarset`) right before the hangup; a stamp that fails does not stop the hangup.
+    async fn hangup_for(
+        &self,
+        leg: &LegId,
+        cause: Option<HangupCause>,
+        by: HangupRequester,
+    ) -> Result<(), ProviderError> {
+        self.inner.not_connected()?;
+        let stamp = self
+            .inner
+            .client
+            .channels()
+            .set_channel_var(
+                leg.as_str(),
+                HANGUP_BY_VARIABLE,
+                ChannelsSetChannelVarOptions::new().value(by.as_str()),
+            )
+            .await;
+        if let Err(e) = stamp {
+            tracing::debug!(%leg, error = %e, "could not stamp who asked for the hangup");
+        }
+        self.hangup(leg, cause).await
     }
 
     async fn answer(&self, leg: &LegId) -> Result<(), ProviderError> {

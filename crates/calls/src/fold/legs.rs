@@ -308,6 +308,9 @@ impl Fold {
                     self.remote_requests.push((at, i));
                 }
             }
+            LegEventKind::HangupOrdered { by } if role != LegRole::Local => {
+                self.ordered_hangups.push((at, i, *by));
+            }
             LegEventKind::HungUp { cause, side } => {
                 if self.rec.legs[i].state == LegStatus::HungUp {
                     return;

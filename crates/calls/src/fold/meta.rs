@@ -73,8 +73,9 @@ pub(crate) fn kind_rank(entry: &TimelineEntry) -> u8 {
         LegEventKind::Transferred { .. } => 20,
         LegEventKind::Parked { .. } => 21,
         LegEventKind::Unbridged { .. } => 22,
-        LegEventKind::HangupRequested { .. } => 23,
-        LegEventKind::HungUp { .. } => 24,
+        LegEventKind::HangupOrdered { .. } => 23,
+        LegEventKind::HangupRequested { .. } => 24,
+        LegEventKind::HungUp { .. } => 25,
         _ => 50,
     }
 }

@@ -10,7 +10,7 @@ mod tests;
 
 use chrono::{DateTime, Utc};
 use hookflash_provider::{
-    DialOutcome, LegEventKind, LegId, LegRole, OriginateFailure, OriginateOutcome,
+    DialOutcome, HangupRequester, LegEventKind, LegId, LegRole, OriginateFailure, OriginateOutcome,
 };
 
 use crate::record::{
@@ -57,6 +57,8 @@ pub(crate) struct Fold {
     inferred_transfer: Option<usize>,
     last_handoff_at: Option<DateTime<Utc>>,
     remote_requests: Vec<(DateTime<Utc>, usize)>,
+    /// Hangups hookflash was asked for, with who asked: (when, leg, by).
+    ordered_hangups: Vec<(DateTime<Utc>, usize, HangupRequester)>,
     second_agent_answered: bool,
     recording_seq: u32,
 }
@@ -131,6 +133,7 @@ impl Fold {
             inferred_transfer: None,
             last_handoff_at: None,
             remote_requests: Vec::new(),
+            ordered_hangups: Vec::new(),
             second_agent_answered: false,
             recording_seq: 0,
         }

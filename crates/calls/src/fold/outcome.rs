@@ -1,14 +1,18 @@
 //! The record a fold ends with: the live state, the disposition, who hung up, and the
 //! times and durations.
 
-use chrono::{DateTime, Utc};
-use hookflash_provider::{CauseClass, DialOutcome, LegRole, OriginateFailure};
+use chrono::{DateTime, TimeDelta, Utc};
+use hookflash_provider::{CauseClass, DialOutcome, HangupRequester, LegRole, OriginateFailure};
 
 use crate::record::{
     CallRecord, CallState, Direction, Disposition, LegStatus, Party, TransferResult,
 };
 
 use super::{CallMeta, Fold, REASON_DISCONNECTED};
+
+/// How soon after hookflash was asked to hang a leg up the leg must end for the request to
+/// be what ended it (the provider stamps who asked right before it hangs up).
+const ORDERED_HANGUP_WINDOW: TimeDelta = TimeDelta::seconds(2);
 
 impl Fold {
     /// The record as of the entries folded so far. `timeline` is left empty for the caller.
@@ -72,34 +76,55 @@ impl Fold {
             None
         };
 
-        // Who hung up: the first remote hangup request after the last hand-off (transfer,
-        // park), for connected calls only; the customer wins an exact tie.
+        // Who hung up: the first remote hangup request, or hangup hookflash was asked for
+        // (by the agent, a supervisor, the system) on a leg that then ended, after the last
+        // hand-off (transfer, park), for connected calls only; the customer wins an exact tie.
         if rec.bridged {
             let from = match (rec.answered_at, self.last_handoff_at) {
                 (Some(a), Some(h)) => Some(a.max(h)),
                 (a, h) => a.or(h),
             };
             let legs = &rec.legs;
-            let best = self
+            let party_of = |i: usize| match legs[i].role {
+                LegRole::Agent => Party::Agent,
+                LegRole::Customer => Party::Customer,
+                LegRole::SecondAgent => Party::SecondAgent,
+                _ => Party::System,
+            };
+            let prio = |i: usize| match legs[i].role {
+                LegRole::Customer => 0,
+                LegRole::Agent => 1,
+                _ => 2,
+            };
+            let remote = self
                 .remote_requests
                 .iter()
-                .filter(|(at, _)| from.is_none_or(|f| *at >= f))
-                .min_by_key(|(at, i)| {
-                    let prio = match legs[*i].role {
-                        LegRole::Customer => 0,
-                        LegRole::Agent => 1,
-                        _ => 2,
-                    };
-                    (*at, prio)
+                .map(|&(at, i)| (at, prio(i), party_of(i)));
+            let ordered = self
+                .ordered_hangups
+                .iter()
+                // The stamp is set right before the hangup: a leg that did not end soon
+                // after it (the request failed) was not hung up by it.
+                .filter(|(at, i, _)| {
+                    legs[*i]
+                        .ended_at
+                        .is_some_and(|end| end >= *at && end - *at <= ORDERED_HANGUP_WINDOW)
                 })
-                .map(|(_, i)| *i);
+                .map(|&(at, _, by)| {
+                    let party = match by {
+                        HangupRequester::Agent => Party::Agent,
+                        HangupRequester::Supervisor => Party::Supervisor,
+                        _ => Party::System,
+                    };
+                    (at, 3, party)
+                });
+            let best = remote
+                .chain(ordered)
+                .filter(|(at, ..)| from.is_none_or(|f| *at >= f))
+                .min_by_key(|(at, prio, _)| (*at, *prio))
+                .map(|(.., party)| party);
             rec.hung_up_by = match best {
-                Some(i) => match legs[i].role {
-                    LegRole::Agent => Some(Party::Agent),
-                    LegRole::Customer => Some(Party::Customer),
-                    LegRole::SecondAgent => Some(Party::SecondAgent),
-                    _ => Some(Party::System),
-                },
+                Some(party) => Some(party),
                 None if self.ended => Some(Party::System),
                 None => None,
             };

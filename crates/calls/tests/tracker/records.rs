@@ -2,9 +2,9 @@
 //! produced them through the AMI and ARI providers: the state after a completed transfer, the
 //! legs' numbers, plumbing legs kept out of the legs, one timeline entry per fact.
 
-use hookflash_calls::{CallState, CallUpdate, Disposition, LegStatus, TransferResult};
+use hookflash_calls::{CallState, CallUpdate, Disposition, LegStatus, Party, TransferResult};
 use hookflash_provider::HangupSide::{Local, Remote, Unknown};
-use hookflash_provider::{DialOutcome, LegEventKind, LegRole, TransferKind};
+use hookflash_provider::{DialOutcome, HangupRequester, LegEventKind, LegRole, TransferKind};
 
 use crate::props::assert_no_repeats;
 use crate::scenarios::outbound_setup;
@@ -283,4 +283,72 @@ fn a_fact_announced_twice_is_one_entry() {
     // Ringing at set-up and once more later (3.5 s); the repeat at 3.6 s is no news.
     assert_eq!(sent("ringing"), 2);
     assert_eq!(sent("hangup_requested"), 1);
+}
+
+/// `hung_up_by` follows who asked: the provider stamps the requester of an API hangup on the
+/// leg (read back as `hangup_ordered`), so a hangup the agent asked for is the agent's, a
+/// supervisor's the supervisor's, and only an unattributed one the system's.
+#[test]
+fn hung_up_by_is_who_asked_for_the_hangup() {
+    let cases = [
+        (Some(HangupRequester::Agent), Party::Agent),
+        (Some(HangupRequester::Supervisor), Party::Supervisor),
+        (Some(HangupRequester::System), Party::System),
+        (None, Party::System),
+    ];
+    for (by, want) in cases {
+        let mut s = Script::new(1_796_218_900.0);
+        let o = outbound_setup(
+            &mut s,
+            "1b0a8c1e-7d7a-4f57-9a51-5f4c3c1e0004",
+            leg("1796218900.1", "PJSIP/agent1001-00000021", "1796218900.1"),
+            leg("1796218900.2", "PJSIP/trunk-00000022", "1796218900.1"),
+            "5551204005",
+            "b-1",
+            1.0,
+            true,
+            3.0,
+        );
+        // DELETE /calls/{id}: the agent's leg, then the customer's.
+        if let Some(by) = by {
+            s.ev(8.0, &o.agent, LegEventKind::HangupOrdered { by });
+        }
+        s.ev(8.001, &o.agent, soft_request(16));
+        s.ev(8.002, &o.agent, unbridged("b-1"));
+        s.ev(8.002, &o.agent, hung_up(16, Local));
+        if let Some(by) = by {
+            s.ev(8.003, &o.customer, LegEventKind::HangupOrdered { by });
+        }
+        s.ev(8.004, &o.customer, soft_request(16));
+        s.ev(8.004, &o.customer, unbridged("b-1"));
+        s.ev(8.005, &o.customer, hung_up(16, Local));
+        let out = run(&s);
+        let r = &out.records[0];
+        assert_eq!(r.hung_up_by, Some(want), "{by:?}: {:#?}", r.timeline);
+    }
+
+    // A stamp on a leg whose hangup never happened (the request failed) is no answer: the
+    // customer who hangs up later did.
+    let mut s = Script::new(1_796_218_950.0);
+    let o = outbound_setup(
+        &mut s,
+        "1b0a8c1e-7d7a-4f57-9a51-5f4c3c1e0005",
+        leg("1796218950.1", "PJSIP/agent1001-00000023", "1796218950.1"),
+        leg("1796218950.2", "PJSIP/trunk-00000024", "1796218950.1"),
+        "5551204005",
+        "b-1",
+        1.0,
+        true,
+        3.0,
+    );
+    s.ev(
+        5.0,
+        &o.customer,
+        LegEventKind::HangupOrdered {
+            by: HangupRequester::Supervisor,
+        },
+    );
+    crate::scenarios::customer_hangs_up(&mut s, &o, "b-1", 11.0);
+    let out = run(&s);
+    assert_eq!(out.records[0].hung_up_by, Some(Party::Customer));
 }

@@ -6,12 +6,16 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use hookflash_provider::{HangupCause, LegId, MediaDirection, ParkRequest, ProviderError};
+use hookflash_provider::{
+    HangupCause, HangupRequester, LegId, MediaDirection, ParkRequest, ProviderError,
+};
 use hookflash_store::CallRow;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody, Result};
-use crate::extract::OptionalJson;
+use crate::extract::{ApiQuery, OptionalJson};
 use crate::phone::reject_crlf;
 use crate::state::{AppState, ServerEntry};
 
@@ -20,9 +24,48 @@ use super::{
     provider_err, safe_token,
 };
 
-/// Hangs the call up (every leg it has).
+/// Who asks for a hangup, as `DELETE /calls/{id}?requested_by=` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RequestedBy {
+    /// The call's agent (a dialer page's hang-up button).
+    Agent,
+    /// A supervisor.
+    Supervisor,
+    /// No person: an integration, a rule.
+    System,
+}
+
+/// Query of `DELETE /calls/{id}`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HangupParams {
+    /// On whose behalf the call is hung up; the call record's `hung_up_by` says it. An agent
+    /// always asks as the agent; otherwise the default is `supervisor` for a user and
+    /// `system` for an api key that acts as no user.
+    #[param(inline)]
+    pub requested_by: Option<RequestedBy>,
+}
+
+/// Who asked for a hangup: an agent is always the agent; a supervisor, an admin or an api key
+/// may say on whose behalf it asks.
+fn requester(caller: &Caller, asked: Option<RequestedBy>) -> HangupRequester {
+    if caller.role == Role::Agent {
+        return HangupRequester::Agent;
+    }
+    match asked {
+        Some(RequestedBy::Agent) => HangupRequester::Agent,
+        Some(RequestedBy::Supervisor) => HangupRequester::Supervisor,
+        Some(RequestedBy::System) => HangupRequester::System,
+        None if caller.user_id.is_some() => HangupRequester::Supervisor,
+        None => HangupRequester::System,
+    }
+}
+
+/// Hangs the call up (every leg it has), on behalf of whoever asked (`requested_by`): the
+/// provider stamps it on the legs, and the tracker records it as the call's `hung_up_by`.
 #[utoipa::path(delete, path = "/api/v1/calls/{id}", tag = "calls",
-    params(("id" = String, Path, description = "Call id")),
+    params(("id" = String, Path, description = "Call id"), HangupParams),
     responses((status = 202, body = ActionAccepted), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody)),
@@ -32,7 +75,9 @@ pub(crate) async fn hangup_call(
     caller: Caller,
     uri: Uri,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<HangupParams>,
 ) -> Result<(StatusCode, Json<ActionAccepted>)> {
+    let by = requester(&caller, q.requested_by);
     let (row, entry) = live_call(&state, &caller, &uri, &id).await?;
     let legs: Vec<LegId> = [row.agent_leg_id.as_deref(), row.customer_leg_id.as_deref()]
         .into_iter()
@@ -47,7 +92,7 @@ pub(crate) async fn hangup_call(
     for leg in legs {
         match entry
             .provider
-            .hangup(&leg, Some(HangupCause::from_code(16)))
+            .hangup_for(&leg, Some(HangupCause::from_code(16)), by)
             .await
         {
             Ok(()) => hung += 1,

@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use hookflash_provider::{
     AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, Capability,
-    DtmfDirection, HangupCause, LegEventKind, LegEventStream, LegId, LegSnapshot, MediaDirection,
-    OriginateRequest, ParkRequest, ParkedCall, PickupRequest, ProviderError, RecordingRequest,
-    TransferId,
+    DtmfDirection, HangupCause, HangupRequester, LegEventKind, LegEventStream, LegId, LegSnapshot,
+    MediaDirection, OriginateRequest, ParkRequest, ParkedCall, PickupRequest, ProviderError,
+    RecordingRequest, TransferId,
 };
+
+use crate::facts::HANGUP_BY_VARIABLE;
 
 use super::super::translate::OriginateKind;
 use super::super::{actions, park};
@@ -113,6 +115,23 @@ impl CallProvider for AmiProvider {
 
     async fn hangup(&self, leg: &LegId, cause: Option<HangupCause>) -> Result<(), ProviderError> {
         let channel = self.channel(leg)?;
+        self.send(actions::hangup(&channel, cause.map(|c| c.code)))
+            .await
+    }
+
+    /// Stamps who asked (`HOOKFLASH_HANGUP_BY`, read back by the translator from its `VarSet`)
+    /// right before the `Hangup`; a stamp that fails does not stop the hangup.
+    async fn hangup_for(
+        &self,
+        leg: &LegId,
+        cause: Option<HangupCause>,
+        by: HangupRequester,
+    ) -> Result<(), ProviderError> {
+        let channel = self.channel(leg)?;
+        let stamp = actions::setvar(&channel, HANGUP_BY_VARIABLE, by.as_str());
+        if let Err(e) = self.send(stamp).await {
+            tracing::debug!(%leg, error = %e, "could not stamp who asked for the hangup");
+        }
         self.send(actions::hangup(&channel, cause.map(|c| c.code)))
             .await
     }

@@ -11,7 +11,7 @@ use hookflash_provider::{
     LegEventKind, LegRole, LegState, TransferKind, UnparkReason,
 };
 
-use crate::facts::failed_dial;
+use crate::facts::{HANGUP_BY_VARIABLE, failed_dial, hangup_ordered};
 
 impl AmiTranslator {
     /// Translates one AMI event. `now` is used when the event has no `Timestamp`.
@@ -79,6 +79,12 @@ impl AmiTranslator {
                     Some("DIALSTATUS") => {
                         if let Some(status) = failed_dial(&value) {
                             let kind = LegEventKind::DialFailed { status };
+                            self.emit(&uid, at, kind, &mut out);
+                        }
+                    }
+                    // Who asked hookflash for this leg's hangup, stamped right before it.
+                    Some(HANGUP_BY_VARIABLE) => {
+                        if let Some(kind) = hangup_ordered(&value) {
                             self.emit(&uid, at, kind, &mut out);
                         }
                     }

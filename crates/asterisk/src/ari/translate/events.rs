@@ -8,7 +8,7 @@ use hookflash_provider::{
 };
 
 use super::{ARG_AGENT, ARG_CUSTOMER, ARG_TARGET, AriTranslator, FirstSight, endpoint_of, leg_id};
-use crate::facts::failed_dial;
+use crate::facts::{HANGUP_BY_VARIABLE, failed_dial, hangup_ordered};
 
 fn role_of_arg(arg: &str) -> Option<LegRole> {
     match arg {
@@ -312,6 +312,11 @@ impl AriTranslator {
             // The dialling leg's word on a dial that reached nobody.
             if let Some(status) = failed_dial(&e.value) {
                 self.push(&ch.id, at, LegEventKind::DialFailed { status }, out);
+            }
+        } else if e.variable == HANGUP_BY_VARIABLE {
+            // Who asked hookflash for this leg's hangup, stamped right before it.
+            if let Some(kind) = hangup_ordered(&e.value) {
+                self.push(&ch.id, at, kind, out);
             }
         } else if e.variable.starts_with("HOOKFLASH_") || e.variable.starts_with("PARK") {
             if e.variable == CALL_ID_VARIABLE
