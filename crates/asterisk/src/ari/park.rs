@@ -340,13 +340,14 @@ impl Inner {
         {
             let mut book = self.book();
             book.bridges.insert(bridge.clone(), call_id);
-            if let Some(call) = book.calls.get_mut(&call_id) {
-                call.bridge = Some(bridge.clone());
-                call.agent = Some(agent.to_owned());
-                call.customer = Some(customer.to_owned());
-                call.released = false;
-                call.customer_in_bridge = true;
-            }
+            // The call is the provider's again (also when it had forgotten it meanwhile): either
+            // party's end ends the other's.
+            let call = book.calls.entry(call_id).or_default();
+            call.bridge = Some(bridge.clone());
+            call.agent = Some(agent.to_owned());
+            call.customer = Some(customer.to_owned());
+            call.released = false;
+            call.customer_in_bridge = true;
         }
         let joined = async {
             self.client
