@@ -3,8 +3,13 @@
 //! then longest idle), reserve the chosen agent, and later release them (back to the end of
 //! the idle order), so the index churns as it does in production.
 //!
+//! Three mixes: queues asking one skill, asked ad hoc ([`Agents::select`]: a walk of the
+//! skill's level buckets); half the queues asking two skills, ad hoc (the walk passes the
+//! agents with the first skill but not the second); the same queues registered
+//! ([`Agents::add_queue`], [`Agents::select_queue`]: the head of the queue's own order).
+//!
 //! `cargo bench -p hookflash-agents --bench select`; `AGENTS_BENCH_REPORT_ONLY=1` prints just
-//! decisions/s per size (one timed pass each).
+//! decisions/s per size and mix (one timed pass each).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -12,7 +17,7 @@ use std::time::Instant;
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use hookflash_agents::{
-    AgentId, AgentSpec, Agents, AgentsConfig, Offer, Request, Requirement, Skill, Strategy,
+    AgentId, AgentSpec, Agents, AgentsConfig, Offer, QueueId, Request, Requirement, Skill, Strategy,
 };
 use hookflash_provider::{CallId, TenantId};
 
@@ -37,7 +42,9 @@ struct World {
     calls: u128,
 }
 
-fn world(n: usize) -> World {
+/// `n` agents; queues ask one skill, or (when `pairs`) every other queue two skills; the
+/// queues are registered with the machine when `registered`.
+fn world(n: usize, pairs: bool, registered: bool) -> World {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let tenant = TenantId::from_uuid(uuid::Uuid::from_u128(7));
     let skills: Vec<Skill> = (0..SKILLS)
@@ -60,18 +67,24 @@ fn world(n: usize) -> World {
             .unwrap_or_else(|e| panic!("{e}"));
     }
     // Queues: one or two skills with minimum levels 1..=5.
-    let requirements = (0..64)
+    let requirements: Vec<Requirement> = (0..64)
         .map(|_| {
             let mut r = Requirement::new(tenant, Strategy::LongestIdle).with_skill(
                 skills[(rng.next() % SKILLS) as usize].clone(),
                 (rng.next() % 5 + 1) as u8,
             );
-            if rng.next().is_multiple_of(2) {
+            if rng.next().is_multiple_of(2) && pairs {
                 r = r.with_skill(skills[(rng.next() % SKILLS) as usize].clone(), 1);
             }
             r
         })
         .collect();
+    for (n, req) in requirements.iter().enumerate().filter(|_| registered) {
+        let q = QueueId::from_uuid(uuid::Uuid::from_u128(n as u128));
+        agents
+            .add_queue(q, req.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
     World {
         agents,
         requirements,
@@ -81,6 +94,20 @@ fn world(n: usize) -> World {
 }
 
 impl World {
+    /// One decision through the registered queues: choose, reserve, release.
+    fn decide_queue(&mut self, i: usize) -> Option<AgentId> {
+        let q = QueueId::from_uuid(uuid::Uuid::from_u128((i % self.requirements.len()) as u128));
+        self.calls += 1;
+        self.now += TimeDelta::milliseconds(1);
+        let call = CallId::from_uuid(uuid::Uuid::from_u128(self.calls));
+        let chosen = self.agents.select_queue(&q)?;
+        self.agents
+            .reserve(chosen, Offer::new(call), self.now)
+            .ok()?;
+        let _ = self.agents.release(chosen, call, self.now);
+        Some(chosen)
+    }
+
     /// One decision: choose, reserve, release.
     fn decide(&mut self, i: usize) -> Option<AgentId> {
         let req = &self.requirements[i % self.requirements.len()];
@@ -99,19 +126,32 @@ impl World {
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
 
 fn report_only() {
-    for n in SIZES {
-        let mut w = world(n);
-        let rounds = 200_000;
-        let start = Instant::now();
-        let mut found = 0u64;
-        for i in 0..rounds {
-            found += u64::from(w.decide(i).is_some());
+    let mixes = [
+        (false, false, "one skill per queue, ad hoc"),
+        (true, false, "half the queues two skills, ad hoc"),
+        (true, true, "half the queues two skills, registered queues"),
+    ];
+    for (pairs, registered, mix) in mixes {
+        println!("{mix}:");
+        for n in SIZES {
+            let mut w = world(n, pairs, registered);
+            let rounds = 200_000;
+            let start = Instant::now();
+            let mut found = 0u64;
+            for i in 0..rounds {
+                let chosen = if registered {
+                    w.decide_queue(i)
+                } else {
+                    w.decide(i)
+                };
+                found += u64::from(chosen.is_some());
+            }
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "  {n:>6} agents, {SKILLS} skills: {:>10.0} decisions/s ({found} of {rounds} found an agent)",
+                rounds as f64 / secs
+            );
         }
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "{n:>6} agents, {SKILLS} skills: {:>10.0} decisions/s ({found} of {rounds} found an agent)",
-            rounds as f64 / secs
-        );
     }
 }
 
@@ -123,7 +163,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("select_reserve_release");
     g.throughput(Throughput::Elements(1));
     for n in SIZES {
-        let mut w = world(n);
+        let mut w = world(n, true, false);
         let mut i = 0usize;
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
@@ -133,10 +173,23 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+    let mut g = c.benchmark_group("queue_select_reserve_release");
+    g.throughput(Throughput::Elements(1));
+    for n in SIZES {
+        let mut w = world(n, true, true);
+        let mut i = 0usize;
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                i = i.wrapping_add(1);
+                black_box(w.decide_queue(i))
+            });
+        });
+    }
+    g.finish();
     let mut g = c.benchmark_group("select_only");
     g.throughput(Throughput::Elements(1));
     for n in SIZES {
-        let w = world(n);
+        let w = world(n, true, false);
         let mut i = 0usize;
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {

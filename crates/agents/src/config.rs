@@ -12,6 +12,10 @@ pub struct AgentsConfig {
     /// At most this many skills per agent and per queue requirement
     /// ([`crate::AgentsError::TooManySkills`]).
     pub max_skills: usize,
+    /// At most this many registered queues, all tenants together
+    /// ([`crate::AgentsError::TooManyQueues`]): each ready change updates every queue of its
+    /// tenant, so this bounds the work per change too.
+    pub max_queues: usize,
     /// At most this many pause reasons per tenant ([`crate::AgentsError::TooManyReasons`]).
     pub max_pause_reasons: usize,
     /// An offer the agent neither accepts nor rejects is timed out this long after the
@@ -32,6 +36,7 @@ impl Default for AgentsConfig {
         Self {
             max_agents: 100_000,
             max_skills: 64,
+            max_queues: 1_000,
             max_pause_reasons: 64,
             offer_timeout: Duration::from_secs(20),
             missed_pause: Some(ReasonCode::missed()),
@@ -55,6 +60,13 @@ impl AgentsConfig {
     #[must_use]
     pub fn with_max_skills(mut self, max: usize) -> Self {
         self.max_skills = max;
+        self
+    }
+
+    /// Sets [`AgentsConfig::max_queues`].
+    #[must_use]
+    pub fn with_max_queues(mut self, max: usize) -> Self {
+        self.max_queues = max;
         self
     }
 

@@ -39,6 +39,12 @@ pub enum AgentsError {
         /// The bound.
         max: usize,
     },
+    /// More queues than [`crate::AgentsConfig::max_queues`].
+    #[error("too many queues (at most {max})")]
+    TooManyQueues {
+        /// The bound.
+        max: usize,
+    },
     /// More pause reasons than [`crate::AgentsConfig::max_pause_reasons`].
     #[error("too many pause reasons (at most {max})")]
     TooManyReasons {

@@ -40,12 +40,24 @@
 //! Eligible: ready, of the requirement's tenant, every required skill at its minimum level or
 //! above (skills beat idle time: an agent without the skill is never chosen, however long
 //! idle). Among them, the [`Strategy`]'s first: longest idle (ready the longest), round robin
-//! (offered the longest ago), fewest calls (fewest answered, then longest idle). Ready agents
-//! are indexed per tenant and per skill in each order, so a choice walks the smallest required
-//! skill's set from its head, not every agent. A reserved agent is out of the index until
-//! released. Measured by `cargo bench -p hookflash-agents --bench select`
-//! (`AGENTS_BENCH_REPORT_ONLY=1` prints just decisions/s for 100, 1,000 and 10,000 agents
-//! with 100 skills).
+//! (offered the longest ago), fewest calls (fewest answered, then longest idle). A reserved
+//! agent is out of every index until released. Two ways to ask, both pure and giving the same
+//! agent:
+//! - [`Agents::select`] with any [`Requirement`]: ready agents are indexed per tenant and per
+//!   skill, bucketed by level, in each order; the choice merges the buckets at or above the
+//!   minimum of the required skill with the fewest eligible agents and takes the first who
+//!   has the other skills too. One skill: a few steps from the head. Several skills: it walks
+//!   past the agents with the first skill but not the others.
+//! - [`Agents::add_queue`] then [`Agents::select_queue`]: the machine keeps each registered
+//!   queue's own order of the ready agents who meet it (updated at every ready change, so
+//!   [`AgentsConfig::max_queues`] bounds that work); the choice is its head, however many
+//!   skills the queue asks.
+//!
+//! Measured by `cargo bench -p hookflash-agents --bench select` (`AGENTS_BENCH_REPORT_ONLY=1`
+//! prints just decisions/s: choose, reserve and release, among 100, 1,000 and 10,000 agents
+//! with 100 skills, five each). On the 2-core development machine: one skill per queue ad hoc
+//! about 450k / 270k / 140k decisions/s; half the queues asking two skills ad hoc about
+//! 590k / 160k / 13k; the same 64 queues registered about 270k / 150k / 83k.
 //!
 //! # Bounds
 //! At most [`AgentsConfig::max_agents`] agents, [`AgentsConfig::max_skills`] skills per agent,
@@ -94,5 +106,6 @@ pub use error::AgentsError;
 pub use machine::{AgentView, Agents};
 pub use model::{
     AfterWrapUp, AgentChange, AgentId, AgentSpec, AgentState, AgentUpdate, Cause, Offer,
-    OfferOutcome, ReasonCode, Redistribute, Request, Requirement, Skill, Strategy, WrapUpPolicy,
+    OfferOutcome, QueueId, ReasonCode, Redistribute, Request, Requirement, Skill, Strategy,
+    WrapUpPolicy,
 };

@@ -11,7 +11,7 @@ use crate::config::AgentsConfig;
 use crate::error::AgentsError;
 use crate::model::{
     AfterWrapUp, AgentChange, AgentId, AgentSpec, AgentState, AgentUpdate, Cause, Offer,
-    OfferOutcome, ReasonCode, Redistribute, Request, Requirement, Skill, WrapUpPolicy,
+    OfferOutcome, QueueId, ReasonCode, Redistribute, Request, Requirement, Skill, WrapUpPolicy,
 };
 use crate::select::{Keys, ReadyIndex};
 
@@ -296,9 +296,9 @@ impl Agents {
             .get_mut(&id)
             .ok_or(AgentsError::UnknownAgent(id))?;
         if a.state == AgentState::Ready {
-            self.ready.remove(a.tenant, id, a.skills.keys(), a.keys());
+            self.ready.remove(a.tenant, id, &a.skills, a.keys());
             a.skills = skills;
-            self.ready.insert(a.tenant, id, a.skills.keys(), a.keys());
+            self.ready.insert(a.tenant, id, &a.skills, a.keys());
         } else {
             a.skills = skills;
         }
@@ -391,15 +391,62 @@ impl Agents {
         Ok(out)
     }
 
+    /// Registers (or replaces) a queue: the machine keeps, from now on, its own order of the
+    /// ready agents who meet it, so [`Agents::select_queue`] is the head of one set however
+    /// many skills the queue asks (a one-off [`Agents::select`] walks a skill's set instead).
+    ///
+    /// # Errors
+    /// [`AgentsError::TooManyQueues`] past [`AgentsConfig::max_queues`];
+    /// [`AgentsError::TooManySkills`].
+    pub fn add_queue(&mut self, id: QueueId, req: Requirement) -> Result<(), AgentsError> {
+        if req.skills.len() > self.config.max_skills {
+            return Err(AgentsError::TooManySkills {
+                max: self.config.max_skills,
+            });
+        }
+        let known = self.ready.queue_tenant(&id).is_some();
+        if !known && self.ready.queue_count() >= self.config.max_queues {
+            return Err(AgentsError::TooManyQueues {
+                max: self.config.max_queues,
+            });
+        }
+        let tenant = req.tenant;
+        // Sorted by id so the index does not depend on the map's order.
+        let mut ready: Vec<(AgentId, &Agent)> = self
+            .agents
+            .iter()
+            .filter(|(_, a)| a.tenant == tenant && a.state == AgentState::Ready)
+            .map(|(id, a)| (*id, a))
+            .collect();
+        ready.sort_by_key(|(id, _)| *id);
+        let entries: Vec<(AgentId, BTreeMap<Skill, u8>, Keys)> = ready
+            .into_iter()
+            .map(|(id, a)| (id, a.skills.clone(), a.keys()))
+            .collect();
+        self.ready
+            .add_queue(id, req, entries.iter().map(|(i, s, k)| (*i, s, *k)));
+        Ok(())
+    }
+
+    /// Forgets a queue; whether it was registered.
+    pub fn remove_queue(&mut self, id: &QueueId) -> bool {
+        self.ready.remove_queue(id)
+    }
+
+    /// A registered queue's choice (the same agent [`Agents::select`] picks for its
+    /// requirement); `None` when nobody is eligible or the queue is unknown. Pure.
+    pub fn select_queue(&self, id: &QueueId) -> Option<AgentId> {
+        let tenant = self.ready.queue_tenant(id)?;
+        self.ready.choose_queue(&tenant, id)
+    }
+
     /// The ACD's choice: the first ready agent of the requirement's tenant who has every
     /// required skill at its level, in the requirement's order. Pure: reserves nothing.
     pub fn select(&self, req: &Requirement) -> Option<AgentId> {
         self.ready.choose(req, |id| {
-            self.agents.get(&id).is_some_and(|a| {
-                req.skills
-                    .iter()
-                    .all(|(s, min)| a.skills.get(s).is_some_and(|l| l >= min))
-            })
+            self.agents
+                .get(&id)
+                .is_some_and(|a| crate::select::meets(req, &a.skills))
         })
     }
 
@@ -950,7 +997,7 @@ impl Agents {
             .unwrap_or_default();
         let from = a.state;
         if from == AgentState::Ready {
-            self.ready.remove(a.tenant, id, a.skills.keys(), a.keys());
+            self.ready.remove(a.tenant, id, &a.skills, a.keys());
         }
         if let Some(old) = a.deadline.take() {
             self.timers.remove(&(old, id));
@@ -979,7 +1026,7 @@ impl Agents {
         a.pause_reason = reason;
         if to == AgentState::Ready {
             a.idle_since = at;
-            self.ready.insert(a.tenant, id, a.skills.keys(), a.keys());
+            self.ready.insert(a.tenant, id, &a.skills, a.keys());
         }
         if call.is_none() {
             a.offered = false;

@@ -38,6 +38,28 @@ impl fmt::Display for AgentId {
     }
 }
 
+/// A queue's id (the store's or the ACD's), for [`crate::Agents::add_queue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct QueueId(uuid::Uuid);
+
+impl QueueId {
+    /// A fresh random queue id.
+    pub fn new_random() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    /// Wraps an existing UUID.
+    pub const fn from_uuid(uuid: uuid::Uuid) -> Self {
+        Self(uuid)
+    }
+
+    /// The UUID inside.
+    pub const fn as_uuid(&self) -> &uuid::Uuid {
+        &self.0
+    }
+}
+
 /// Checks a code: 1 to 64 of `a-z 0-9 _ - .` (lower case, so `Sales` and `sales` cannot be two
 /// skills, and safe in a log line or a URL).
 fn check_code(s: &str) -> Result<(), AgentsError> {

@@ -772,3 +772,43 @@ fn skills_changed_while_ready_are_indexed_at_once() {
     h.agents.set_skills(h.ids[0], Default::default()).unwrap();
     assert_eq!(h.agents.select(&req), None);
 }
+
+#[test]
+fn registered_queues_keep_their_own_order() {
+    let mut h = selection_harness(3);
+    let (sales, spanish) = (skill("sales"), skill("spanish"));
+    h.agents
+        .set_skills(h.ids[0], [(sales.clone(), 5)].into())
+        .unwrap();
+    h.agents
+        .set_skills(h.ids[1], [(sales.clone(), 2), (spanish.clone(), 3)].into())
+        .unwrap();
+    let q = QueueId::new_random();
+    let req = Requirement::new(h.tenant, Strategy::LongestIdle)
+        .with_skill(sales.clone(), 1)
+        .with_skill(spanish.clone(), 2);
+    h.agents.add_queue(q, req.clone()).unwrap();
+    assert_eq!(h.agents.select_queue(&q), Some(h.ids[1]));
+    // Agent 2 gains both skills: idle longer than nobody, but agent 1 goes on a call.
+    h.agents
+        .set_skills(h.ids[2], [(sales, 9), (spanish, 9)].into())
+        .unwrap();
+    let call = CallId::new_random();
+    h.agents.reserve(h.ids[1], Offer::new(call), t(10)).unwrap();
+    assert_eq!(h.agents.select_queue(&q), Some(h.ids[2]));
+    assert_eq!(h.agents.select(&req), Some(h.ids[2]));
+    h.agents.release(h.ids[1], call, t(11)).unwrap();
+    // Agent 2 (ready since 2) idles longer than agent 1 (ready again since 11).
+    assert_eq!(h.agents.select_queue(&q), Some(h.ids[2]));
+    assert!(h.agents.remove_queue(&q));
+    assert!(!h.agents.remove_queue(&q));
+    assert_eq!(h.agents.select_queue(&q), None);
+
+    let mut m = Agents::new(AgentsConfig::default().with_max_queues(1));
+    m.add_queue(q, req.clone()).unwrap();
+    m.add_queue(q, req.clone()).unwrap(); // replacing is no new queue
+    assert_eq!(
+        m.add_queue(QueueId::new_random(), req),
+        Err(AgentsError::TooManyQueues { max: 1 })
+    );
+}

@@ -9,7 +9,7 @@ use hookflash_agents::{AgentState, AgentUpdate, Cause, Requirement, Strategy as 
 use hookflash_provider::CallId;
 use proptest::prelude::*;
 
-use crate::world::{AGENTS, CALLS, Op, Step, World, agent_id, t0};
+use crate::world::{AGENTS, CALLS, Op, Step, World, agent_id, queue_id, queues, t0};
 
 fn op() -> impl Strategy<Value = Op> {
     let a = 0..AGENTS;
@@ -87,6 +87,18 @@ fn check_step(
             .find(|i| agent_id(*i) == id)
             .unwrap_or(usize::MAX);
         prop_assert_eq!(s.after.get(i).map(|x| x.0), Some(AgentState::Ready));
+    }
+
+    // A registered queue chooses as the ad-hoc walk of the skill index does.
+    for (n, req) in queues(w.tenant).iter().enumerate() {
+        let chosen = w.agents.select_queue(&queue_id(n));
+        prop_assert_eq!(chosen, w.agents.select(req), "queue {}", n);
+        if let Some(id) = chosen {
+            let i = (0..AGENTS)
+                .find(|i| agent_id(*i) == id)
+                .unwrap_or(usize::MAX);
+            prop_assert_eq!(s.after.get(i).map(|x| x.0), Some(AgentState::Ready));
+        }
     }
 
     // Every call update is reflected.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_agents::{
     AgentId, AgentSpec, AgentState, AgentUpdate, Agents, AgentsConfig, Offer, OfferOutcome,
-    ReasonCode, Request, Requirement, Strategy,
+    QueueId, ReasonCode, Request, Requirement, Skill, Strategy,
 };
 use hookflash_calls::{Tracker, TrackerConfig};
 use hookflash_provider::{
@@ -35,6 +35,23 @@ pub(crate) enum Op {
     Hangup(usize, usize),
     /// Time passes (seconds), then the timers run.
     Wait(u8),
+}
+
+pub(crate) fn queue_id(n: usize) -> QueueId {
+    QueueId::from_uuid(uuid::Uuid::from_u128(1000 + n as u128))
+}
+
+/// The queues registered in every world (and asked ad hoc, to compare).
+pub(crate) fn queues(tenant: TenantId) -> Vec<Requirement> {
+    let skill = |s: &str| Skill::new(s).unwrap_or_else(|_| std::process::abort());
+    vec![
+        Requirement::new(tenant, Strategy::LongestIdle),
+        Requirement::new(tenant, Strategy::RoundRobin).with_skill(skill("s0"), 2),
+        Requirement::new(tenant, Strategy::FewestCalls).with_skill(skill("s1"), 1),
+        Requirement::new(tenant, Strategy::LongestIdle)
+            .with_skill(skill("s0"), 3)
+            .with_skill(skill("s1"), 2),
+    ]
 }
 
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -79,13 +96,21 @@ impl World {
                 [ReasonCode::new("lunch").unwrap_or_else(|_| ReasonCode::missed())],
             )
             .ok();
+        // Skills: agent i has s0 at level i + 1, and odd agents s1 at level 2.
+        let s0 = Skill::new("s0").ok();
+        let s1 = Skill::new("s1").ok();
         for i in 0..AGENTS {
-            agents
-                .register(
-                    AgentSpec::new(agent_id(i), tenant, format!("PJSIP/agent{}", 1001 + i)),
-                    t0(),
-                )
-                .ok();
+            let mut spec = AgentSpec::new(agent_id(i), tenant, format!("PJSIP/agent{}", 1001 + i));
+            if let Some(s0) = &s0 {
+                spec = spec.with_skill(s0.clone(), i as u8 + 1);
+            }
+            if let (Some(s1), 1) = (&s1, i % 2) {
+                spec = spec.with_skill(s1.clone(), 2);
+            }
+            agents.register(spec, t0()).ok();
+        }
+        for (n, req) in queues(tenant).into_iter().enumerate() {
+            agents.add_queue(queue_id(n), req).ok();
         }
         Self {
             agents,
