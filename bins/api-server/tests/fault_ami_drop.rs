@@ -36,6 +36,8 @@ async fn ami_dropped(test: &str, per_sec: f64, down: Duration) {
     // The outage itself: the PBX goes on with its calls while its AMI is down.
     tokio::time::sleep(down).await;
     rig.pbx.refuse(false);
+    // The pipeline hears the PBX again once the listener's link is back (its own backoff).
+    rig.until_connected(2).await;
     rig.hears_again();
     let figures = rig.settle(load, Duration::from_secs(60)).await;
     figures.print(&format!(
@@ -64,6 +66,8 @@ async fn listener_link_dropped(test: &str, per_sec: f64, down: Duration) {
     rig.pbx.drop_connection(ids[1]);
     tokio::time::sleep(down).await;
     rig.pbx.refuse(false);
+    // The pipeline hears the PBX again once the listener's link is back (its own backoff).
+    rig.until_connected(2).await;
     rig.hears_again();
     let figures = rig.settle(load, Duration::from_secs(60)).await;
     figures.print(&format!(

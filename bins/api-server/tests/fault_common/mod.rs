@@ -279,6 +279,16 @@ impl Rig {
         }
     }
 
+    /// Waits (bounded) until `n` clients are connected to the PBX again (the api-server's
+    /// and the listener's links are back after an outage, each after its own backoff).
+    pub async fn until_connected(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.pbx.open_connection_ids().len() < n {
+            assert!(Instant::now() < deadline, "{n} AMI links never came back");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Marks the end of the last such window.
     pub fn hears_again(&self) {
         if let Some(last) = self.deaf.lock().unwrap().last_mut() {
