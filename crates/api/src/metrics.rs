@@ -110,3 +110,34 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .inc();
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A registry included (the embedded pipeline's) is rendered with the API's own metrics.
+    #[test]
+    fn included_registries_are_rendered_with_the_api_metrics() {
+        let metrics = Metrics::new();
+        metrics.login_failures.inc();
+        let other = Registry::new();
+        let events = IntCounter::new("hookflash_listener_events_total", "Leg events").unwrap();
+        other.register(Box::new(events.clone())).unwrap();
+        events.inc_by(7);
+        assert!(!metrics.render().contains("hookflash_listener_events_total"));
+        metrics.include(other);
+        let text = metrics.render();
+        assert!(
+            text.contains("hookflash_api_login_failures_total 1"),
+            "{text}"
+        );
+        assert!(text.contains("hookflash_listener_events_total 7"), "{text}");
+        // A clone (the router's state) sees the same inclusion.
+        assert!(
+            metrics
+                .clone()
+                .render()
+                .contains("hookflash_listener_events_total 7")
+        );
+    }
+}
