@@ -12,9 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{
-    Bridge, Conference, FakeCall, ParticipantCfg, RecordedRequest, Recording, Shared, sim,
-};
+use super::{Conference, FakeCall, ParticipantCfg, RecordedRequest, Recording, Shared};
 use crate::config::is_sid;
 
 mod calls;
