@@ -3,7 +3,9 @@
 //! Auth: `?token=...` or `Sec-WebSocket-Protocol: bearer, <token>` (the server answers with the
 //! `bearer` subprotocol), checked before the upgrade. Each client gets the bus messages of its
 //! own tenant; an agent only those about their own calls and their own state. An agent also
-//! gets `offer` when an inbound call rings their endpoint, then `answered` or `withdrawn`.
+//! gets `offer` when an inbound call rings their endpoint, then `answered` or `withdrawn`: the
+//! call tracker decides each offer ([`hookflash_calls::CallRecord::offers`]); the hub only
+//! renders the changes a client has not been told.
 //!
 //! Sessions end when the credential does: the stream closes with [`CLOSE_SESSION_EXPIRED`]
 //! when the token (or api key) expires, with [`CLOSE_SESSION_REVOKED`] when the user is
@@ -31,7 +33,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
-use hookflash_calls::{CallRecord, CallState, Direction};
+use hookflash_calls::{CallRecord, Direction, OfferRecord, OfferState};
 use hookflash_provider::CallId;
 use hookflash_store::{Agent, ContactFilter};
 use serde::Deserialize;
@@ -57,6 +59,8 @@ pub const CLOSE_SESSION_EXPIRED: u16 = 4001;
 pub const CLOSE_SESSION_REVOKED: u16 = 4003;
 /// Close code when the user's role changed: reconnect to get the stream of the new role.
 pub const CLOSE_ROLE_CHANGED: u16 = 4004;
+/// Offers one client may have open at once (an agent rings with a handful at most).
+const MAX_OPEN_OFFERS: usize = 1024;
 /// How long one frame may take to be accepted by the socket.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -214,14 +218,19 @@ impl Client {
                 .is_some_and(|c| channel_of_endpoint(c, &agent.endpoint))
     }
 
-    fn offered_to_me(&self, r: &CallRecord) -> bool {
-        let Some(agent) = &self.agent else {
-            return false;
-        };
-        r.direction == Direction::Inbound
-            && r.offered_to
-                .iter()
-                .any(|c| channel_of_endpoint(c, &agent.endpoint))
+    /// This agent's offer of an inbound call, as the tracker decided it (the latest, should
+    /// the agent's phone ring twice).
+    fn my_offer<'r>(&self, r: &'r CallRecord) -> Option<&'r OfferRecord> {
+        let agent = self.agent.as_ref()?;
+        if r.direction != Direction::Inbound {
+            return None;
+        }
+        r.offers.iter().rev().find(|o| {
+            o.endpoint.as_deref() == Some(agent.endpoint.as_str())
+                || o.channel
+                    .as_deref()
+                    .is_some_and(|c| channel_of_endpoint(c, &agent.endpoint))
+        })
     }
 
     async fn contact_for(&self, number: &str) -> Option<serde_json::Value> {
@@ -293,38 +302,42 @@ impl Client {
         let Some(record) = msg.record() else {
             return out;
         };
-        // Offers: an inbound call ringing this agent's endpoint.
+        // Offers: the tracker decides where each stands; this only renders the changes this
+        // client has not been told.
         let id = record.call_id;
-        let offered_now = self.offered_to_me(record) && !record.is_ended();
-        let answered_by_me = record.agent_channel.as_deref().is_some_and(|c| {
-            self.agent
-                .as_ref()
-                .is_some_and(|a| channel_of_endpoint(c, &a.endpoint))
-        }) && matches!(
-            record.state,
-            CallState::AgentAnswered | CallState::Connected | CallState::OnHold
-        );
-        if self.offered.contains(&id) {
-            if answered_by_me {
+        let told = self.offered.contains(&id);
+        match self.my_offer(record).map(|o| o.state) {
+            Some(OfferState::Offered)
+                if !told && !record.is_ended() && self.offered.len() < MAX_OPEN_OFFERS =>
+            {
+                self.offered.insert(id);
+                let contact = match record.from.as_deref() {
+                    Some(n) => self.contact_for(n).await,
+                    None => None,
+                };
+                out.push(json!({
+                    "type": "offer",
+                    "call_id": id.to_string(),
+                    "caller_number": record.from,
+                    "called_number": called_number(&self.state, record),
+                    "contact": contact,
+                }));
+            }
+            Some(OfferState::Answered) if told => {
                 self.offered.remove(&id);
                 out.push(json!({"type": "answered", "call_id": id.to_string()}));
-            } else if !offered_now {
+            }
+            // Withdrawn, or an offer the record no longer shows (or still shows on an ended
+            // call, which a tracker never does): the client's offer is gone.
+            Some(OfferState::Withdrawn) | None if told => {
                 self.offered.remove(&id);
                 out.push(json!({"type": "withdrawn", "call_id": id.to_string()}));
             }
-        } else if offered_now && !answered_by_me && self.offered.len() < 1024 {
-            self.offered.insert(id);
-            let contact = match record.from.as_deref() {
-                Some(n) => self.contact_for(n).await,
-                None => None,
-            };
-            out.push(json!({
-                "type": "offer",
-                "call_id": id.to_string(),
-                "caller_number": record.from,
-                "called_number": called_number(&self.state, record),
-                "contact": contact,
-            }));
+            Some(OfferState::Offered) if told && record.is_ended() => {
+                self.offered.remove(&id);
+                out.push(json!({"type": "withdrawn", "call_id": id.to_string()}));
+            }
+            _ => {}
         }
         if !self.own_only() || self.is_mine(record) {
             let tenant = self.caller.tenant;

@@ -79,6 +79,14 @@ fn record(tenant: TenantId, id: CallId, patch: Value) -> CallRecord {
     serde_json::from_value(v).unwrap()
 }
 
+/// The tracker's offer of a call to the agent leg on `channel`, in `state`.
+fn offers_of(channel: &str, state: &str) -> Value {
+    json!([{
+        "leg": format!("leg-{channel}"), "channel": channel, "endpoint": null, "state": state,
+        "offered_at": chrono::Utc::now(), "answered_at": null, "withdrawn_at": null,
+    }])
+}
+
 /// The call a call frame is about (`call_created` carries the whole view).
 fn call_of(v: &Value) -> Value {
     if v["type"] == "call_created" {
@@ -218,6 +226,7 @@ async fn inbound_offers_reach_the_agent_then_answered_or_withdrawn() {
     let ringing = json!({
         "direction": "inbound", "state": "agent_ringing", "from": "2025550143",
         "to": "+18005550100", "offered_to": [format!("{ep}-0000000a")],
+        "offers": offers_of(&format!("{ep}-0000000a"), "offered"),
     });
     bus.publish(updated(t, record(t, first, ringing.clone())));
     let offer = next_json(&mut agent1).await;
@@ -236,6 +245,7 @@ async fn inbound_offers_reach_the_agent_then_answered_or_withdrawn() {
             json!({
                 "direction": "inbound", "state": "connected", "from": "2025550143",
                 "agent_channel": format!("{ep}-0000000a"), "offered_to": [],
+                "offers": offers_of(&format!("{ep}-0000000a"), "answered"),
             }),
         ),
     ));
@@ -253,7 +263,8 @@ async fn inbound_offers_reach_the_agent_then_answered_or_withdrawn() {
             t,
             second,
             json!({"direction": "inbound", "state": "agent_ringing", "from": "+442079460958",
-                   "offered_to": [format!("{ep}-0000000b")]}),
+                   "offered_to": [format!("{ep}-0000000b")],
+                   "offers": offers_of(&format!("{ep}-0000000b"), "offered")}),
         ),
     ));
     let offer = next_json(&mut agent1).await;
@@ -265,7 +276,8 @@ async fn inbound_offers_reach_the_agent_then_answered_or_withdrawn() {
             t,
             second,
             json!({"direction": "inbound", "state": "ended", "from": "+442079460958",
-                   "disposition": "abandoned", "offered_to": [format!("{ep}-0000000b")]}),
+                   "disposition": "abandoned", "offered_to": [format!("{ep}-0000000b")],
+                   "offers": offers_of(&format!("{ep}-0000000b"), "withdrawn")}),
         )),
     });
     let withdrawn = next_json(&mut agent1).await;
@@ -287,6 +299,46 @@ async fn inbound_offers_reach_the_agent_then_answered_or_withdrawn() {
     let v = next_json(&mut agent2).await;
     assert_eq!(v["type"], "agent_state", "{v}");
     assert_eq!(v["agent_id"], me2.to_string());
+}
+
+/// The hub renders the tracker's offers, it keeps no state machine of its own: when the
+/// tracker withdraws agent1's offer because agent2 took the call, agent1 hears `withdrawn` at
+/// once, although the live call still lists agent1's channel among those it was offered to.
+#[tokio::test]
+async fn an_offer_the_tracker_withdraws_is_withdrawn_while_the_call_goes_on() {
+    let app = TestApp::new(Db::Sqlite).await;
+    let addr = serve(&app).await;
+    let mut agent1 = connect(addr, &app.a.agent1).await;
+    assert_eq!(next_json(&mut agent1).await["type"], "hello");
+    let t = app.a.tenant;
+    let ep = app.a.agent1_rec.endpoint.clone();
+    let mine = format!("{ep}-0000000d");
+    let bus = app.state.bus();
+    let call = CallId::new_random();
+    bus.publish(updated(
+        t,
+        record(
+            t,
+            call,
+            json!({"direction": "inbound", "state": "agent_ringing", "from": "+442079460958",
+                   "offered_to": [mine.clone()], "offers": offers_of(&mine, "offered")}),
+        ),
+    ));
+    assert_eq!(next_json(&mut agent1).await["type"], "offer");
+    bus.publish(updated(
+        t,
+        record(
+            t,
+            call,
+            json!({"direction": "inbound", "state": "connected", "from": "+442079460958",
+                   "agent_channel": "PJSIP/agent1002-0000000e",
+                   "offered_to": [mine.clone(), "PJSIP/agent1002-0000000e"],
+                   "offers": offers_of(&mine, "withdrawn")}),
+        ),
+    ));
+    let v = next_json(&mut agent1).await;
+    assert_eq!(v["type"], "withdrawn", "{v}");
+    assert_eq!(v["call_id"], call.to_string());
 }
 
 /// The caller's number is read with the configured `phone_validation`: in `possible` mode a
@@ -324,7 +376,8 @@ async fn offers_read_the_caller_number_with_the_configured_check() {
                 t,
                 call,
                 json!({"direction": "inbound", "state": "agent_ringing", "from": "5551010001",
-                       "offered_to": [format!("{ep}-0000000c")]}),
+                       "offered_to": [format!("{ep}-0000000c")],
+                       "offers": offers_of(&format!("{ep}-0000000c"), "offered")}),
             ),
         ));
         let offer = next_json(&mut agent1).await;

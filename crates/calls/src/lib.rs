@@ -93,8 +93,8 @@ pub use config::TrackerConfig;
 pub use error::CallsError;
 pub use record::{
     CallRecord, CallState, CallUpdate, Direction, Disposition, LegRecord, LegStatus, MuteFlags,
-    MuteState, ParkOutcome, ParkRecord, Party, PartyDigits, RecordingRecord, TimelineEntry,
-    TransferRecord, TransferResult, UpdateKind,
+    MuteState, OfferRecord, OfferState, ParkOutcome, ParkRecord, Party, PartyDigits,
+    RecordingRecord, TimelineEntry, TransferRecord, TransferResult, UpdateKind,
 };
 pub use tracker::Tracker;
 

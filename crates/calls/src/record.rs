@@ -233,6 +233,39 @@ pub struct RecordingRecord {
     pub paused: bool,
 }
 
+/// Where an offer of an inbound call to one agent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferState {
+    /// The agent's phone rings with the call.
+    Offered,
+    /// This agent took the call.
+    Answered,
+    /// The offer is gone: another agent answered, the agent's leg stopped ringing, or the
+    /// caller hung up.
+    Withdrawn,
+}
+
+/// The offer of an inbound call to one agent (one ringing agent leg): what a console shows
+/// as "incoming call", decided by the tracker alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferRecord {
+    /// The agent leg that rang.
+    pub leg: LegId,
+    /// Its channel name.
+    pub channel: Option<String>,
+    /// The endpoint it rang (`PJSIP/agent1001`), when the provider said.
+    pub endpoint: Option<String>,
+    /// Where the offer stands.
+    pub state: OfferState,
+    /// When the leg started ringing.
+    pub offered_at: DateTime<Utc>,
+    /// When this agent answered.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// When the offer was withdrawn.
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
 /// Mute flags of one party.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MuteFlags {
@@ -393,6 +426,9 @@ pub struct CallRecord {
     pub agent_endpoint: Option<String>,
     /// Inbound: the agent channels the call was offered to, in order.
     pub offered_to: Vec<String>,
+    /// Inbound: each offer (one per agent leg that rang), in order, with where it stands.
+    #[serde(default)]
+    pub offers: Vec<OfferRecord>,
     /// The ordered event timeline (bounded: the oldest entries are dropped past the limit).
     pub timeline: Vec<TimelineEntry>,
     /// How many timeline entries were dropped for the bound.

@@ -55,6 +55,9 @@ impl Fold {
                 ..
             } => {
                 self.rec.legs[i].created_at = at;
+                if endpoint.is_some() {
+                    self.scratch[i].endpoint.clone_from(endpoint);
+                }
                 // The number a leg is for: the caller's for an inbound call's customer, else
                 // the number dialled.
                 let number = if role == LegRole::Customer && !outbound {

@@ -29,6 +29,8 @@ struct LegScratch {
     bridge: Option<String>,
     /// The plumbing-pair key, for a half of a pair.
     pair: Option<String>,
+    /// The endpoint the leg belongs to, as its `Created` said.
+    endpoint: Option<String>,
     held_since: Option<DateTime<Utc>>,
     dial_status: Option<DialOutcome>,
     ring_started: bool,
@@ -109,6 +111,7 @@ impl Fold {
                 to: None,
                 agent_endpoint: None,
                 offered_to: Vec::new(),
+                offers: Vec::new(),
                 timeline: Vec::new(),
                 timeline_dropped: 0,
                 last_event_at: at,

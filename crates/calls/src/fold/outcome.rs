@@ -5,7 +5,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_provider::{CauseClass, DialOutcome, HangupRequester, LegRole, OriginateFailure};
 
 use crate::record::{
-    CallRecord, CallState, Direction, Disposition, LegStatus, Party, TransferResult,
+    CallRecord, CallState, Direction, Disposition, LegStatus, OfferRecord, OfferState, Party,
+    TransferResult,
 };
 
 use super::{CallMeta, Fold, REASON_DISCONNECTED};
@@ -170,6 +171,10 @@ impl Fold {
         if !self.ended {
             rec.state = live;
         }
+        if self.rec.direction == Direction::Inbound {
+            self.rec.offers = offers(&self);
+        }
+        let rec = &mut self.rec;
         // Plumbing legs are no parties: the record lists the parties' legs only.
         rec.legs.retain(|l| l.role != LegRole::Local);
         self.rec
@@ -258,6 +263,40 @@ fn live_state(f: &Fold) -> CallState {
         return CallState::AgentRinging;
     }
     CallState::Created
+}
+
+/// The offers of an inbound call: one per agent leg, answered by the agent who took the
+/// call, withdrawn when the leg stopped ringing, another agent answered or the call ended.
+fn offers(f: &Fold) -> Vec<OfferRecord> {
+    let rec = &f.rec;
+    let answered_by = f.agent.filter(|_| rec.agent_answered);
+    let call_end = f.ended.then_some(f.end_at).flatten();
+    rec.legs
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.role == LegRole::Agent)
+        .map(|(j, l)| {
+            let (state, answered_at, withdrawn_at) = if answered_by == Some(j) {
+                let at = l.answered_at.or(rec.agent_answered_at);
+                (OfferState::Answered, at, None)
+            } else if let Some(end) = l.ended_at.or(call_end) {
+                (OfferState::Withdrawn, None, Some(end))
+            } else if answered_by.is_some() {
+                (OfferState::Withdrawn, None, rec.agent_answered_at)
+            } else {
+                (OfferState::Offered, None, None)
+            };
+            OfferRecord {
+                leg: l.leg.clone(),
+                channel: l.channel.clone(),
+                endpoint: f.scratch[j].endpoint.clone(),
+                state,
+                offered_at: l.created_at,
+                answered_at,
+                withdrawn_at,
+            }
+        })
+        .collect()
 }
 
 fn disposition(f: &Fold) -> Disposition {

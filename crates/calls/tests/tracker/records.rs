@@ -2,7 +2,10 @@
 //! produced them through the AMI and ARI providers: the state after a completed transfer, the
 //! legs' numbers, plumbing legs kept out of the legs, one timeline entry per fact.
 
-use hookflash_calls::{CallState, CallUpdate, Disposition, LegStatus, Party, TransferResult};
+use chrono::TimeDelta;
+use hookflash_calls::{
+    CallState, CallUpdate, Disposition, LegStatus, OfferState, Party, TransferResult,
+};
 use hookflash_provider::HangupSide::{Local, Remote, Unknown};
 use hookflash_provider::{DialOutcome, HangupRequester, LegEventKind, LegRole, TransferKind};
 
@@ -351,4 +354,71 @@ fn hung_up_by_is_who_asked_for_the_hangup() {
     crate::scenarios::customer_hangs_up(&mut s, &o, "b-1", 11.0);
     let out = run(&s);
     assert_eq!(out.records[0].hung_up_by, Some(Party::Customer));
+}
+
+/// Offers of an inbound call are the tracker's: a queue rings two agents, the second takes
+/// the call (its offer answered, the first's withdrawn when it answered); a caller who hangs
+/// up while agents ring withdraws every offer.
+#[test]
+fn inbound_offers_are_decided_by_the_tracker() {
+    let mut s = Script::new(1_796_219_000.0);
+    let caller = leg("8.1", "PJSIP/trunk-00000200", "8.1");
+    let a1 = leg("8.2", "PJSIP/agent1001-00000201", "8.1");
+    let a2 = leg("8.3", "PJSIP/agent1002-00000202", "8.1");
+    s.ev(0.0, &caller, created_call("+15551230001", "18005550100"));
+    s.ev(0.1, &caller, answered());
+    s.ev(1.0, &a1, created("PJSIP/agent1001"));
+    s.ev(1.0, &a2, created("PJSIP/agent1002"));
+    s.ev(1.1, &a1, ringing());
+    s.ev(1.1, &a2, ringing());
+    let ringing_until = s.steps.len();
+    s.ev(3.0, &a2, answered());
+    s.ev(3.0, &a1, hung_up(26, Local));
+    s.ev(3.0, &a2, bridged("q1"));
+    s.ev(3.0, &caller, bridged("q1"));
+    s.ev(9.0, &caller, remote_request(Some(16)));
+    s.ev(9.0, &caller, hung_up(16, Remote));
+    s.ev(9.1, &a2, hung_up(16, Local));
+    let while_ringing = run_steps(&s.steps[..ringing_until], config(), s.at_secs(1.2));
+    let offers: Vec<_> = while_ringing
+        .tracker
+        .calls()
+        .flat_map(|r| r.offers.iter().map(|o| (o.endpoint.clone(), o.state)))
+        .collect();
+    assert_eq!(
+        offers,
+        vec![
+            (Some("PJSIP/agent1001".to_owned()), OfferState::Offered),
+            (Some("PJSIP/agent1002".to_owned()), OfferState::Offered),
+        ]
+    );
+    let out = run(&s);
+    let r = &out.records[0];
+    let states: Vec<_> = r.offers.iter().map(|o| (o.leg.as_str(), o.state)).collect();
+    assert_eq!(
+        states,
+        vec![
+            ("8.2", OfferState::Withdrawn),
+            ("8.3", OfferState::Answered)
+        ]
+    );
+    assert_eq!(
+        r.offers[0].withdrawn_at,
+        Some(s.at_secs(3.0) + TimeDelta::microseconds(7))
+    );
+    assert!(r.offers[1].answered_at.is_some());
+
+    let mut s = Script::new(1_796_219_100.0);
+    let caller = leg("9.1", "PJSIP/trunk-00000300", "9.1");
+    let a1 = leg("9.2", "PJSIP/agent1001-00000301", "9.1");
+    s.ev(0.0, &caller, created_call("+15551230001", "18005550100"));
+    s.ev(1.0, &a1, created("PJSIP/agent1001"));
+    s.ev(1.1, &a1, ringing());
+    s.ev(4.0, &caller, remote_request(Some(16)));
+    s.ev(4.0, &caller, hung_up(16, Remote));
+    s.ev(4.1, &a1, hung_up(16, Local));
+    let out = run(&s);
+    let r = &out.records[0];
+    assert_eq!(r.offers.len(), 1);
+    assert_eq!(r.offers[0].state, OfferState::Withdrawn);
 }

@@ -224,6 +224,7 @@ pub(crate) fn tracker_record(tenant: Option<TenantId>) -> hookflash_calls::CallR
         to: Some("+14155550199".into()),
         agent_endpoint: Some("PJSIP/agent1001".into()),
         offered_to: Vec::new(),
+        offers: Vec::new(),
         timeline: vec![
             entry(3, &customer, "ringing", Some(LegEventKind::Ringing)),
             entry(10, &customer, "answered", Some(LegEventKind::Answered)),
