@@ -41,6 +41,11 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(r: Reply) {
+    // A `\r` at a line's end is dropped as part of the line end, so a value ending in one
+    // cannot be written back as it is.
+    if format!("{r:?}").contains("\\r") {
+        return;
+    }
     if let Reply::Success(s) = &r {
         let _ = (s.result_int(), s.is_failure());
         // `(data)` followed by `) ` inside, or an empty result with no data but extras, are
@@ -52,12 +57,20 @@ fn check(r: Reply) {
         }
     }
     if let Reply::Usage(u) = &r {
-        if u.lines().count() != u.split('\n').count() || u.split('\n').any(|l| l.ends_with('\r')) {
+        // A usage line that itself ends with the end marker (old versions glued the marker
+        // to the text) cannot be written back unambiguously.
+        if u.lines().count() != u.split('\n').count()
+            || u.split('\n').any(|l| l.ends_with('\r') || l.ends_with("520 End of proper usage."))
+        {
             return;
         }
     }
     let mut wire = BytesMut::new();
     r.encode(&mut wire);
+    // Lossy decoding grows each bad byte to three: a long line may not fit the limit again.
+    if wire.len() > hookflash_agi::DEFAULT_MAX_LINE_BYTES {
+        return;
+    }
     let mut again = AgiCodec::replies_only();
     match again.decode_frame(&mut wire) {
         Ok(Some(Frame::Reply(r2))) => {
