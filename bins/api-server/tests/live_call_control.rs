@@ -14,6 +14,7 @@ mod e2e_common;
 
 use std::time::{Duration, Instant};
 
+use e2e_common::Api;
 use e2e_common::live::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -301,4 +302,175 @@ async fn live_ari_failed_blind_transfer_keeps_the_customer_with_the_agent() {
     let call = detail(&run, &call_id).await;
     assert_eq!(call["state"], "connected", "{call}");
     finish(run, &call_id, phones).await;
+}
+
+/// A user of role agent linked to an agent on `endpoint`, logged in.
+async fn agent_user(run: &Running, name: &str, endpoint: &str) -> Api {
+    let first = "Tmp-0ne-Time-Pass-4821";
+    let password = "Parked-Calls-Pick-Up-7309";
+    let (s, v) = run
+        .admin
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"username": name, "role": "agent", "password": first})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let user = v["user"]["id"].as_str().unwrap().to_owned();
+    let (s, v) = run
+        .admin
+        .send(
+            Method::POST,
+            "/api/v1/agents",
+            Some(json!({"display_name": name, "endpoint": endpoint, "user_id": user})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/password", run.base))
+        .json(&json!({"username": name, "current_password": first, "new_password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "password change: {}", r.status());
+    Api::login(&run.base, name, password).await
+}
+
+/// The tenant's parked calls as `who` sees them.
+async fn lot(who: &Api) -> Vec<Value> {
+    let (s, v) = who.send(Method::GET, "/api/v1/parked", None).await;
+    assert_eq!(s, 200, "{v}");
+    v["parked"].as_array().cloned().unwrap_or_default()
+}
+
+/// Parks the customer through the API with `timeout_secs`; returns the lot entry of the call.
+async fn park(run: &Running, who: &Api, call_id: &str, timeout_secs: u64) -> Value {
+    let (s, v) = run
+        .admin
+        .send(
+            Method::POST,
+            &format!("/api/v1/calls/{call_id}/park"),
+            Some(json!({"timeout_secs": timeout_secs})),
+        )
+        .await;
+    assert_eq!(s, 202, "park: {v}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(p) = lot(who).await.into_iter().find(|p| p["call_id"] == call_id) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "the parked call is not listed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Park with the lot visible, pick-up by another agent through the API (the caller's own
+/// agent rings), and a park that times out back to the parking agent as that agent's own leg
+/// (issue 11 point 4), on the real api-server and peer.
+async fn park_pickup_and_timeout(test: &str, ari: bool, numbers: [&str; 2]) {
+    let Some((run, call_id, phones)) = connected_call(test, ari, numbers[0]).await else {
+        return;
+    };
+    let _second = Phone::start("agent1002", "agent-answer-1s.xml", &[]);
+    let picker = agent_user(&run, "picker", "PJSIP/agent1002").await;
+    let entry = park(&run, &picker, &call_id, 60).await;
+    let slot = entry["slot"].as_str().unwrap().to_owned();
+    assert!(
+        slot.starts_with("70") && slot != "700",
+        "a real space: {entry}"
+    );
+    assert_eq!(entry["parker"], "PJSIP/agent1001", "{entry}");
+    let timeout = entry["timeout_secs"].as_u64().unwrap();
+    assert!((58..=61).contains(&timeout), "{entry}");
+    assert!(entry["parked_since"].is_string(), "{entry}");
+    let call = until(&run, &call_id, Duration::from_secs(10), "parked", |c| {
+        c["park"]["slot"] == slot.as_str()
+    })
+    .await;
+    assert!(call["park"]["outcome"].is_null(), "{call}");
+    // No such slot, then the real one.
+    let (s, v) = picker
+        .send(Method::POST, "/api/v1/parked/799/pickup", None)
+        .await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = picker
+        .send(Method::POST, &format!("/api/v1/parked/{slot}/pickup"), None)
+        .await;
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["agent_endpoint"], "PJSIP/agent1002", "{v}");
+    let call = until(&run, &call_id, Duration::from_secs(15), "picked up", |c| {
+        c["park"]["outcome"] == "retrieved"
+    })
+    .await;
+    assert_ne!(call["state"], "ended", "{call}");
+    assert!(
+        lot(&picker)
+            .await
+            .iter()
+            .all(|p| p["call_id"] != call_id.as_str()),
+        "a picked-up call leaves the lot"
+    );
+    stays_up(&run, &call_id, Duration::from_secs(2), "after the pick-up").await;
+    finish(run, &call_id, phones).await;
+
+    // A park that nobody picks up comes back to the agent who parked it.
+    let test = format!("{test}_timeout");
+    let Some((run, call_id, phones)) = connected_call(&test, ari, numbers[1]).await else {
+        return;
+    };
+    let watcher = agent_user(&run, "watcher", "PJSIP/agent1002").await;
+    park(&run, &watcher, &call_id, 5).await;
+    let call = until(
+        &run,
+        &call_id,
+        Duration::from_secs(30),
+        "timed out back",
+        |c| c["park"]["outcome"] == "timed_out" && c["state"] == "connected",
+    )
+    .await;
+    let (s, v) = run
+        .admin
+        .send(Method::GET, &format!("/api/v1/calls/{call_id}"), None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let roles: Vec<&str> = v["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["role"].as_str())
+        .collect();
+    assert!(
+        !roles.contains(&"second_agent") && roles.iter().filter(|r| **r == "agent").count() == 2,
+        "the returning leg is the parking agent's own: {roles:?} {call}"
+    );
+    assert!(lot(&watcher).await.is_empty(), "the lot is empty again");
+    stays_up(
+        &run,
+        &call_id,
+        Duration::from_secs(2),
+        "back with the agent",
+    )
+    .await;
+    finish(run, &call_id, phones).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ari_park_pickup_and_timeout() {
+    park_pickup_and_timeout(
+        "live_ari_park_pickup_and_timeout",
+        true,
+        ["5554100011", "5554100012"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_ami_park_pickup_and_timeout() {
+    park_pickup_and_timeout(
+        "live_ami_park_pickup_and_timeout",
+        false,
+        ["5554100013", "5554100014"],
+    )
+    .await;
 }
