@@ -60,19 +60,19 @@ pub use auth::{
 pub use bootstrap::{ADMIN_USERNAME, ensure_default_tenant_and_admin};
 pub use config::{Config, DEFAULT_DATABASE_URL, DialFormat, PhoneValidation, Protocol};
 pub use error::{ApiError, ErrorBody, ErrorDetail, Result};
-pub use metrics::Metrics;
-pub use openapi::openapi;
-pub use phone::{dial_string, normalize_e164, normalize_e164_with, reject_crlf};
-/// Server probes are provider-side code: the trait and its report live in
-/// `hookflash-provider`, each platform's probe in its provider crate.
-pub use hookflash_provider::{ProbeReport, ServerProbe};
 /// The event bus the WebSocket hub reads (the pipeline publishes into it); it lives in
 /// `hookflash-pipeline`.
 pub use hookflash_pipeline::bus;
+/// Server probes are provider-side code: the trait and its report live in
+/// `hookflash-provider`, each platform's probe in its provider crate.
+pub use hookflash_provider::{ProbeReport, ServerProbe};
+pub use metrics::Metrics;
+pub use openapi::openapi;
+pub use phone::{dial_string, normalize_e164, normalize_e164_with, reject_crlf};
 pub use router::router;
+pub use routes::auth::DEFAULT_TENANT_SLUG;
 /// The secret wrapper of the configuration (`secrecy`): `Debug` never prints its content.
 pub use secrecy::{ExposeSecret, SecretString};
-pub use routes::auth::DEFAULT_TENANT_SLUG;
 pub use serve::{ServeConfig, serve};
 pub use state::{AppState, ProviderRegistry, ServerEntry, Settings};
 pub use variable_policy::VariablePolicy;

@@ -15,10 +15,10 @@ mod commands;
 mod config;
 mod park;
 mod provider;
-mod translate;
 #[cfg(test)]
 mod tests;
 mod transfer;
+mod translate;
 
 pub use config::{AriProviderConfig, CustomerLeg};
 pub use provider::AriProvider;

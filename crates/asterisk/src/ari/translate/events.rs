@@ -185,8 +185,7 @@ impl AriTranslator {
     /// starts an inbound call.
     fn first_sight(&mut self, ch: &Channel, at: DateTime<Utc>) {
         let known = self.channels.contains_key(&ch.id);
-        let inbound = !known
-            && self.inbound_contexts.contains(&ch.dialplan.context);
+        let inbound = !known && self.inbound_contexts.contains(&ch.dialplan.context);
         let info = self.entry(&ch.id);
         if info.first.is_some() || info.created {
             return;
