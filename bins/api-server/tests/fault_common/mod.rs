@@ -422,7 +422,19 @@ impl Rig {
                         from >= *a && to.is_some_and(|t| t <= b.unwrap_or_else(Instant::now))
                     })
                 });
-                if r.reason == DISCONNECTED || unheard {
+                // A call that was under way when the pipeline went deaf and whose answer fell in
+                // the outage: the listing after it shows only the legs still up, so an answer
+                // and hangup that both went by are unknowable without the PBX's CDRs (issue 12
+                // point 10, still open). Only that verdict (never answered) is excused.
+                let answer_unheard = want == "answered"
+                    && matches!(r.disposition.as_deref(), Some("cancelled" | "no_answer"))
+                    && self.pbx.call_span(id).is_some_and(|(from, to)| {
+                        self.deaf.lock().unwrap().iter().any(|(a, b)| {
+                            let b = b.unwrap_or_else(Instant::now);
+                            from <= b && to.is_none_or(|t| t >= *a)
+                        })
+                    });
+                if r.reason == DISCONNECTED || unheard || answer_unheard {
                     guessed.push(line);
                 } else {
                     wrong.push(line);
