@@ -193,6 +193,25 @@ impl TwilioProvider {
         Ok(())
     }
 
+    /// Mute and unmute are one participant update: Twilio mutes a participant's own audio
+    /// (what the leg sends), so only that direction can be honoured.
+    async fn set_muted(
+        &self,
+        leg: &LegId,
+        direction: hookflash_provider::MediaDirection,
+        muted: bool,
+    ) -> Result<(), ProviderError> {
+        let sid = call_sid("leg", leg)?;
+        if direction != hookflash_provider::MediaDirection::In {
+            return Err(ProviderError::Unsupported {
+                capability: Capability::Mute,
+                why: "Twilio mutes a participant's own audio only (direction `in`)".to_owned(),
+            });
+        }
+        self.update_participant(&sid, Capability::Mute, vec![("Muted", muted.to_string())])
+            .await
+    }
+
     async fn update_recording(
         &self,
         leg: &LegId,

@@ -301,27 +301,11 @@ impl CallProvider for TwilioProvider {
     }
 
     async fn mute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
-        let sid = call_sid("leg", leg)?;
-        if direction != MediaDirection::In {
-            return Err(ProviderError::Unsupported {
-                capability: Capability::Mute,
-                why: "Twilio mutes a participant's own audio only (direction `in`)".to_owned(),
-            });
-        }
-        self.update_participant(&sid, Capability::Mute, vec![("Muted", "true".to_owned())])
-            .await
+        self.set_muted(leg, direction, true).await
     }
 
     async fn unmute(&self, leg: &LegId, direction: MediaDirection) -> Result<(), ProviderError> {
-        let sid = call_sid("leg", leg)?;
-        if direction != MediaDirection::In {
-            return Err(ProviderError::Unsupported {
-                capability: Capability::Mute,
-                why: "Twilio mutes a participant's own audio only (direction `in`)".to_owned(),
-            });
-        }
-        self.update_participant(&sid, Capability::Mute, vec![("Muted", "false".to_owned())])
-            .await
+        self.set_muted(leg, direction, false).await
     }
 
     async fn send_dtmf(&self, leg: &LegId, digits: &str) -> Result<(), ProviderError> {
