@@ -3,102 +3,22 @@
 //! written and published, a resync closes calls that vanished while disconnected, and shutdown
 //! flushes every pending write.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use hookflash_pipeline::bus::{BusMessage, EventBus, Publisher};
 use hookflash_pipeline::listener::{Listener, ListenerConfig, Source};
 use hookflash_provider::{
-    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, CdrRecord,
-    HangupCause, LegEvent, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot,
-    MediaDirection, OriginateFailure, OriginateOutcome, OriginateRequest, ParkRequest,
-    ProviderError, ProviderEvent, RecordingRequest, TransferId,
+    CallId, CdrRecord, LegEvent, LegEventKind, LegId, LegRole, OriginateFailure, OriginateOutcome,
+    ProviderEvent,
 };
 use hookflash_store::{BatchConfig, CallRow, CallWrite, Store};
 use tokio::sync::mpsc;
 
-/// A provider whose event stream the test writes.
-struct Scripted {
-    rx: Mutex<Option<mpsc::UnboundedReceiver<ProviderEvent>>>,
-}
-
-fn no() -> ProviderError {
-    ProviderError::NotFound {
-        what: "scripted provider".into(),
-    }
-}
-
-#[async_trait]
-impl CallProvider for Scripted {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
-    async fn originate(&self, _: OriginateRequest) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn hangup(&self, _: &LegId, _: Option<HangupCause>) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn answer(&self, _: &LegId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn blind_transfer(&self, _: BlindTransferRequest) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn start_attended_transfer(
-        &self,
-        _: AttendedTransferRequest,
-    ) -> Result<TransferId, ProviderError> {
-        Err(no())
-    }
-    async fn complete_attended_transfer(&self, _: &TransferId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn cancel_attended_transfer(&self, _: &TransferId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn park(&self, _: ParkRequest) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn hold(&self, _: &LegId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn unhold(&self, _: &LegId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn mute(&self, _: &LegId, _: MediaDirection) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn unmute(&self, _: &LegId, _: MediaDirection) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn send_dtmf(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn start_recording(&self, _: RecordingRequest) -> Result<String, ProviderError> {
-        Err(no())
-    }
-    async fn stop_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn pause_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn resume_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    fn events(&self) -> LegEventStream {
-        let rx = self.rx.lock().unwrap().take().expect("one subscription");
-        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|e| (e, rx))
-        }))
-    }
-    async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
-        Ok(Vec::new())
-    }
-}
+use common::Scripted;
 
 struct Fixture {
     store: Store,
@@ -123,13 +43,7 @@ async fn fixture() -> Fixture {
         .unwrap()
         .tenant_id();
     let (tx, rx) = mpsc::unbounded_channel();
-    let source = Source::new(
-        "pbx1",
-        "ami",
-        Arc::new(Scripted {
-            rx: Mutex::new(Some(rx)),
-        }),
-    );
+    let source = Source::new("pbx1", "ami", Arc::new(Scripted::new(rx, Vec::new())));
     Fixture {
         store,
         tenant,

@@ -4,105 +4,24 @@
 //! mid-call), and a later resync closes what ends while the link is down. Scripted provider,
 //! real tracker, real SQLite store.
 
+mod common;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use hookflash_calls::CallState;
 use hookflash_pipeline::bus::{BusMessage, EventBus, Publisher};
 use hookflash_pipeline::listener::{Listener, ListenerConfig, Source};
 use hookflash_provider::{
-    AttendedTransferRequest, BlindTransferRequest, CallId, CallProvider, Capabilities, Correlation,
-    HangupCause, LegEvent, LegEventKind, LegEventStream, LegId, LegRole, LegSnapshot, LegState,
-    MediaDirection, OriginateRequest, ParkRequest, ProviderError, ProviderEvent, RecordingRequest,
-    TenantId, TransferId,
+    CallId, Correlation, LegEvent, LegEventKind, LegId, LegRole, LegSnapshot, LegState,
+    ProviderEvent, TenantId,
 };
 use hookflash_store::{CallFilter, CallRow, CallWrite, Store};
 use tokio::sync::{broadcast, mpsc};
 
-/// A provider whose event stream the test writes and whose live legs it sets.
-struct Scripted {
-    rx: Mutex<Option<mpsc::UnboundedReceiver<ProviderEvent>>>,
-    live: Vec<LegSnapshot>,
-}
-
-fn no() -> ProviderError {
-    ProviderError::NotFound {
-        what: "scripted provider".into(),
-    }
-}
-
-#[async_trait]
-impl CallProvider for Scripted {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
-    }
-    async fn originate(&self, _: OriginateRequest) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn hangup(&self, _: &LegId, _: Option<HangupCause>) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn answer(&self, _: &LegId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn blind_transfer(&self, _: BlindTransferRequest) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn start_attended_transfer(
-        &self,
-        _: AttendedTransferRequest,
-    ) -> Result<TransferId, ProviderError> {
-        Err(no())
-    }
-    async fn complete_attended_transfer(&self, _: &TransferId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn cancel_attended_transfer(&self, _: &TransferId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn park(&self, _: ParkRequest) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn hold(&self, _: &LegId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn unhold(&self, _: &LegId) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn mute(&self, _: &LegId, _: MediaDirection) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn unmute(&self, _: &LegId, _: MediaDirection) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn send_dtmf(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn start_recording(&self, _: RecordingRequest) -> Result<String, ProviderError> {
-        Err(no())
-    }
-    async fn stop_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn pause_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    async fn resume_recording(&self, _: &LegId, _: &str) -> Result<(), ProviderError> {
-        Err(no())
-    }
-    fn events(&self) -> LegEventStream {
-        let rx = self.rx.lock().unwrap().take().expect("one subscription");
-        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|e| (e, rx))
-        }))
-    }
-    async fn snapshot(&self) -> Result<Vec<LegSnapshot>, ProviderError> {
-        Ok(self.live.clone())
-    }
-}
+use common::Scripted;
 
 async fn store() -> (Store, TenantId) {
     let dir = std::env::temp_dir().join(format!("hookflash-reconcile-{}", uuid::Uuid::new_v4()));
@@ -124,14 +43,7 @@ async fn store() -> (Store, TenantId) {
 
 fn source(live: Vec<LegSnapshot>) -> (Source, mpsc::UnboundedSender<ProviderEvent>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let source = Source::new(
-        "pbx1",
-        "ami",
-        Arc::new(Scripted {
-            rx: Mutex::new(Some(rx)),
-            live,
-        }),
-    );
+    let source = Source::new("pbx1", "ami", Arc::new(Scripted::new(rx, live)));
     (source, tx)
 }
 
