@@ -217,10 +217,16 @@ fn inbound_trials(fixtures: &Fixtures) -> Vec<Trial> {
                 "{}/tests/data/ari-{name}.jsonl",
                 env!("CARGO_MANIFEST_DIR")
             ));
+            // Ignored: racy. The fake ARI plays the capture as soon as the WebSocket connects,
+            // and the test subscribes to the provider's events after `connect` returns, so the
+            // first channel's Created event (the caller and DID) can go by unseen (from/to null
+            // in one of two fresh-clone CI runs). Needs a subscription taken before the events
+            // flow; the live tests cover ARI inbound meanwhile.
             Trial::test(format!("ari::{name}::inbound"), move || {
                 let rt = crate::common::runtime()?;
                 rt.block_on(inbound(&transcript, &scenario))
             })
+            .with_ignored_flag(true)
         })
         .collect()
 }
